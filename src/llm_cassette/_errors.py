@@ -1,0 +1,46 @@
+"""The package's own errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class CassetteError(Exception):
+    """Base class for errors about cassettes and options (a bad file, an unknown option)."""
+
+
+class CassetteFormatError(CassetteError):
+    """A cassette file that cannot be read: invalid YAML, a missing key, a wrong type, an unknown version.
+
+    The message names the file and, when known, the line.
+    """
+
+    def __init__(self, path: Path | str | None, message: str, line: int | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.line = line
+        self.reason = message
+        where = str(self.path) if self.path is not None else "<cassette>"
+        if line is not None:
+            where += f":{line}"
+        super().__init__(f"{where}: {message}")
+
+
+class CassetteMiss(BaseException):
+    """A request that the cassette cannot answer in the current record mode.
+
+    Deliberately not an `Exception`: the OpenAI SDK retries httpx errors and the Anthropic SDK wraps
+    any `Exception` raised while sending into `APIConnectionError` and retries it. A BaseException
+    passes through both on the first attempt, and through most application `except Exception:`.
+    The pytest plugin also fails the test at teardown when application code swallowed it anyway.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NetworkBlocked(CassetteMiss):
+    """A real network request refused by `--llm-block-network`."""

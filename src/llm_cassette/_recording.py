@@ -1,0 +1,174 @@
+"""Building an interaction from live traffic, one chunk at a time.
+
+The interceptor hands every chunk to a `Recording` the moment it passes to the caller; nothing is
+buffered ahead of the caller. Compressed bodies are decoded here, once the recording is finished,
+with the headers adjusted so that a replay is consistent.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from ._models import Chunk, Headers, Interaction, Request, Response, TransportFailure, header_value
+
+STREAM_CONTENT_TYPES = (
+    "text/event-stream",
+    "application/x-ndjson",
+    "application/jsonl",
+    "application/json-seq",
+)
+
+
+def is_stream_content_type(content_type: str) -> bool:
+    return content_type in STREAM_CONTENT_TYPES
+
+
+def _decoder(encoding: str) -> Callable[[bytes], bytes] | None:
+    """An incremental decoder for one content-encoding, or None when it is not available."""
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(zlib.MAX_WBITS | 16).decompress
+    if encoding == "deflate":
+        state: dict[str, Any] = {}
+
+        def inflate(data: bytes) -> bytes:
+            # "deflate" is zlib-wrapped per the RFC, raw deflate in practice: try both, like httpx.
+            obj = state.get("obj")
+            if obj is None:
+                try:
+                    obj = zlib.decompressobj()
+                    out = obj.decompress(data)
+                except zlib.error:
+                    obj = zlib.decompressobj(-zlib.MAX_WBITS)
+                    out = obj.decompress(data)
+                state["obj"] = obj
+                return out
+            return bytes(obj.decompress(data))
+
+        return inflate
+    if encoding == "br":
+        try:
+            import brotli
+        except ImportError:
+            return None
+        return brotli.Decompressor().process  # type: ignore[no-any-return]
+    if encoding == "zstd":
+        try:
+            import zstandard
+        except ImportError:
+            return None
+        return zstandard.ZstdDecompressor().decompressobj().decompress  # type: ignore[no-any-return]
+    if encoding == "identity":
+        return lambda data: data
+    return None
+
+
+def decode_content(headers: Headers, chunks: list[Chunk]) -> tuple[Headers, list[Chunk]]:
+    """Decode `content-encoding` chunk by chunk (boundaries kept) and drop the header.
+
+    Returns the input unchanged when an encoding has no decoder here or the data is corrupt, so
+    the recording stays faithful either way.
+    """
+    raw_encoding = header_value(headers, "content-encoding")
+    if not raw_encoding:
+        return headers, chunks
+    encodings = [e.strip().lower() for e in raw_encoding.split(",") if e.strip()]
+    decoded = chunks
+    try:
+        for enc in reversed(encodings):
+            decode = _decoder(enc)
+            if decode is None:
+                return headers, chunks
+            decoded = [Chunk(bytes(decode(c.data)), c.t) for c in decoded]
+    except Exception:  # a corrupt body: keep it as it came
+        return headers, chunks
+    total = sum(len(c.data) for c in decoded)
+    new_headers: list[tuple[str, str]] = []
+    for k, v in headers:
+        lk = k.lower()
+        if lk == "content-encoding":
+            continue
+        if lk == "content-length":
+            v = str(total)
+        new_headers.append((k, v))
+    return tuple(new_headers), decoded
+
+
+class Recording:
+    """An interaction being recorded: request now, response and chunks as they arrive."""
+
+    def __init__(self, request: Request, started: float | None = None) -> None:
+        self.request = request
+        self.started = time.perf_counter() if started is None else started
+        self.status: int | None = None
+        self.headers: Headers = ()
+        self.t_headers = 0.0
+        self.chunks: list[Chunk] = []
+        self.failure: TransportFailure | None = None
+        self.cut = False
+        self.finished = False
+        self._lock = threading.Lock()
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000.0
+
+    def start_response(self, status: int, headers: Headers) -> None:
+        self.status = status
+        self.headers = headers
+        self.t_headers = self.elapsed_ms()
+
+    def add_chunk(self, data: bytes) -> None:
+        if data:
+            self.chunks.append(Chunk(bytes(data), self.elapsed_ms()))
+
+    def fail(self, exc: BaseException) -> None:
+        with self._lock:
+            if self.finished:
+                return
+            self.failure = TransportFailure(type(exc).__name__, str(exc), self.elapsed_ms())
+            self.finished = True
+
+    def finish(self, *, cut: bool = False) -> None:
+        with self._lock:
+            if not self.finished:
+                self.cut = cut
+                self.finished = True
+
+    @property
+    def streamed(self) -> bool:
+        ctype = (header_value(self.headers, "content-type") or "").split(";")[0].strip().lower()
+        if is_stream_content_type(ctype):
+            return True
+        # A body sent in several pieces with no declared length is a stream too (chunk boundaries
+        # may matter to the caller); anything else is one body.
+        return header_value(self.headers, "content-length") is None and len(self.chunks) > 1
+
+    def to_interaction(self) -> Interaction:
+        """The interaction as recorded so far; an unfinished one counts as cut where it stands."""
+        if self.status is None:
+            failure = self.failure or TransportFailure("RemoteProtocolError", "no response was received")
+            return Interaction(request=self.request, error=failure)
+        headers, chunks = decode_content(self.headers, self.chunks)
+        cut = self.cut or not self.finished
+        if self.streamed:
+            response = Response(
+                status=self.status,
+                headers=headers,
+                chunks=tuple(chunks),
+                error=self.failure,
+                cut=cut and self.failure is None,
+                t=self.t_headers,
+            )
+        else:
+            response = Response(
+                status=self.status,
+                headers=headers,
+                body=b"".join(c.data for c in chunks),
+                error=self.failure,
+                cut=cut and self.failure is None,
+                t=self.t_headers,
+            )
+        return Interaction(request=self.request, response=response)

@@ -1,0 +1,233 @@
+"""Secrets never reach disk: credentials are replaced before an interaction is stored.
+
+Applied on record to headers, query strings, JSON fields, raw bodies and streamed chunks; applied
+the same way to a request before it is matched, so a replayed request still matches its redacted
+recording.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ._models import Chunk, Headers, Interaction, Request, Response
+
+PLACEHOLDER = "REDACTED"
+
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "api-key",
+        "x-api-key",
+        "x-goog-api-key",
+        "cookie",
+        "set-cookie",
+        "openai-organization",
+        "openai-project",
+        "anthropic-admin-api-key",
+        "x-amz-security-token",
+        "x-amz-access-token",
+        "x-auth-token",
+        "x-access-token",
+        "ocp-apim-subscription-key",
+    }
+)
+
+SECRET_QUERY_KEYS = frozenset(
+    {
+        "key",
+        "api_key",
+        "apikey",
+        "api-key",
+        "access_token",
+        "token",
+        "auth",
+        "client_secret",
+        "secret",
+        "password",
+        "sig",
+        "signature",
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+    }
+)
+
+SECRET_ENV_VARS = (
+    "OPENAI_API_KEY",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "MISTRAL_API_KEY",
+    "GROQ_API_KEY",
+    "COHERE_API_KEY",
+    "CO_API_KEY",
+    "TOGETHER_API_KEY",
+    "OPENROUTER_API_KEY",
+    "FIREWORKS_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "XAI_API_KEY",
+    "PERPLEXITY_API_KEY",
+    "REPLICATE_API_TOKEN",
+    "HF_TOKEN",
+    "HUGGINGFACE_API_KEY",
+    "HUGGING_FACE_HUB_TOKEN",
+    "VOYAGE_API_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "LANGCHAIN_API_KEY",
+    "LANGSMITH_API_KEY",
+)
+
+# Shorter values are too likely to occur by chance (and to be meaningless as secrets).
+MIN_SECRET_LENGTH = 8
+
+
+def env_secrets(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """Values of known provider credentials in the environment, longest first."""
+    env = os.environ if environ is None else environ
+    values = {env[name].strip() for name in SECRET_ENV_VARS if env.get(name)}
+    return tuple(sorted((v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True))
+
+
+@dataclass(frozen=True)
+class Redactor:
+    """What to redact. User options add to the defaults, never replace them."""
+
+    headers: frozenset[str] = SECRET_HEADERS
+    query_keys: frozenset[str] = SECRET_QUERY_KEYS
+    json_fields: frozenset[str] = frozenset()
+    values: tuple[str, ...] = ()
+    placeholder: str = PLACEHOLDER
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        headers: Iterable[str] = (),
+        query_keys: Iterable[str] = (),
+        json_fields: Iterable[str] = (),
+        values: Iterable[str] = (),
+        environ: Mapping[str, str] | None = None,
+    ) -> Redactor:
+        literal = {v for v in values if v} | set(env_secrets(environ))
+        return cls(
+            headers=SECRET_HEADERS | {h.lower() for h in headers},
+            query_keys=SECRET_QUERY_KEYS | {q.lower() for q in query_keys},
+            json_fields=frozenset(json_fields),
+            values=tuple(sorted(literal, key=len, reverse=True)),
+        )
+
+    # -- pieces --------------------------------------------------------------------------------
+
+    def redact_bytes(self, data: bytes) -> bytes:
+        for value in self.values:
+            raw = value.encode("utf-8")
+            if raw in data:
+                data = data.replace(raw, self.placeholder.encode())
+        return data
+
+    def redact_text(self, text: str) -> str:
+        for value in self.values:
+            if value in text:
+                text = text.replace(value, self.placeholder)
+        return text
+
+    def redact_headers(self, headers: Headers) -> Headers:
+        return tuple((k, self.placeholder if k.lower() in self.headers else self.redact_text(v)) for k, v in headers)
+
+    def redact_url(self, url: str) -> str:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:  # user:password@host
+            netloc = f"{self.placeholder}@{netloc.rsplit('@', 1)[1]}"
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            if any(k.lower() in self.query_keys for k, _ in pairs):
+                query = urlencode([(k, self.placeholder if k.lower() in self.query_keys else v) for k, v in pairs])
+        return self.redact_text(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
+
+    def redact_body(self, body: bytes) -> bytes:
+        if self.json_fields and body[:1] in (b"{", b"["):
+            try:
+                value = json.loads(body)
+            except (ValueError, UnicodeDecodeError):
+                pass
+            else:
+                new = _redact_fields(value, self.json_fields, self.placeholder)
+                if new != value:
+                    body = json.dumps(new, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return self.redact_bytes(body)
+
+    # -- whole objects -------------------------------------------------------------------------
+
+    def redact_request(self, req: Request) -> Request:
+        return Request(
+            method=req.method,
+            url=self.redact_url(req.url),
+            headers=self.redact_headers(req.headers),
+            body=self.redact_body(req.body),
+        )
+
+    def request_for_matching(self, req: Request) -> Request:
+        """The parts of a request that matching looks at, redacted as the recording was."""
+        url = self.redact_url(req.url)
+        body = self.redact_body(req.body) if (self.values or self.json_fields) else req.body
+        if url == req.url and body is req.body:
+            return req
+        return replace(req, url=url, body=body)
+
+    def redact_response(self, resp: Response) -> Response:
+        chunks = None
+        if resp.chunks is not None:
+            chunks = tuple(Chunk(self.redact_bytes(c.data), c.t) for c in resp.chunks)
+        return replace(
+            resp,
+            headers=self.redact_headers(resp.headers),
+            body=self.redact_body(resp.body) if resp.body else resp.body,
+            chunks=chunks,
+        )
+
+    def redact_interaction(self, it: Interaction) -> Interaction:
+        return Interaction(
+            request=self.redact_request(it.request),
+            response=self.redact_response(it.response) if it.response is not None else None,
+            error=replace(it.error, message=self.redact_text(it.error.message)) if it.error else None,
+        )
+
+
+def _redact_fields(value: object, fields: frozenset[str], placeholder: str) -> object:
+    """Replace the value of every JSON key named in `fields` (at any depth) or at a dotted path."""
+    names = {f for f in fields if "." not in f}
+    paths = [f.split(".") for f in fields if "." in f]
+
+    def walk(v: object, path: tuple[str, ...]) -> object:
+        if isinstance(v, dict):
+            out: dict[str, object] = {}
+            for k, item in v.items():
+                sub = (*path, str(k))
+                if k in names or any(_path_matches(p, sub) for p in paths):
+                    out[k] = placeholder
+                else:
+                    out[k] = walk(item, sub)
+            return out
+        if isinstance(v, list):
+            return [walk(item, (*path, str(i))) for i, item in enumerate(v)]
+        return v
+
+    return walk(value, ())
+
+
+def _path_matches(pattern: list[str], path: tuple[str, ...]) -> bool:
+    return len(pattern) == len(path) and all(p in ("*", q) for p, q in zip(pattern, path, strict=True))
