@@ -161,16 +161,19 @@ def build_session(item: pytest.Item) -> Session:
 # --- around each test ---------------------------------------------------------------------------
 
 
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # A plain (not wrapper) hook, so that a bad cassette or option errors this test's setup cleanly.
     if _wants_cassette(item):
-        session = build_session(item)
-        session.open()
+        try:
+            session = build_session(item)
+            session.open()
+        except CassetteError as exc:
+            pytest.fail(str(exc), pytrace=False)
         item.stash[_session_key] = session
         item.stash[_token_key] = activate(session)
         if session.replays_only:
             item.stash[_env_key] = _set_placeholder_keys()
-    yield
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,0 +1,53 @@
+"""Shared fixtures: the bundled fake LLM server, running for real on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from llm_cassette.fake_server import FakeServer
+
+# In-process pytester runs restore sys.modules afterwards. Import the lazily imported HTTP cores
+# here, so that a first import inside an inner run cannot leave two copies of their exception
+# classes (httpx maps httpcore errors by class identity).
+for _name in ("httpcore", "httpcore2", "h11", "anyio", "openai", "anthropic", "fastapi", "hypothesis"):
+    try:
+        __import__(_name)
+    except ImportError:  # pragma: no cover - optional in some environments
+        pass
+
+FAKE_OPENAI_KEY = "sk-fake-openai-key-for-tests-0000"
+FAKE_ANTHROPIC_KEY = "sk-ant-fake-anthropic-key-for-tests-0000"
+
+
+@pytest.fixture(scope="session")
+def fake_server_session() -> Iterator[FakeServer]:
+    with FakeServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_server(fake_server_session: FakeServer) -> FakeServer:
+    """The fake server with its counters reset for this test."""
+    fake_server_session.reset()
+    return fake_server_session
+
+
+@pytest.fixture(autouse=True)
+def _inner_runs_without_cassetter(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner pytest runs load every installed plugin: keep cassetter out, as our own addopts do
+    (it cannot load beside pytest-recording; tests that need it say so)."""
+    if "pytester" in request.fixturenames:
+        request.getfixturevalue("pytester")  # it clears PYTEST_ADDOPTS when created
+        monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:cassetter -p no:hypothesispytest -o asyncio_default_fixture_loop_scope=function")
+
+
+@pytest.fixture
+def fake_env(fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> FakeServer:
+    """Environment for inner pytest runs (pytester): the server's URL and fake provider keys."""
+    monkeypatch.setenv("FAKE_LLM_URL", fake_server.url)
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url_openai)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_server.base_url_anthropic)
+    monkeypatch.delenv("LLM_CASSETTE_RECORD_MODE", raising=False)
+    return fake_server
