@@ -1,0 +1,135 @@
+"""`llm-cassette check`: validate cassettes and scan them for secrets before they are committed.
+
+Prints one `path:line: kind: message` line per problem (the format editors and CI annotate), then
+a summary; exits 1 when anything was found, 0 when every file is clean, 2 for a usage error.
+Works as a pre-commit hook: pre-commit passes the changed cassette files as arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import _format
+from ._errors import CassetteFormatError
+from ._secrets import scan_text
+
+DEFAULT_PATH = "cassettes"
+INVALID = "invalid-cassette"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in one cassette file; `line` is 1-based, None when the file as a whole is at fault."""
+
+    path: Path
+    line: int | None
+    kind: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else str(self.path)
+        return f"{where}: {self.kind}: {self.message}"
+
+
+def check_file(
+    path: Path, *, validate: bool = True, secrets: bool = True, allow: Sequence[re.Pattern[str]] = ()
+) -> list[Finding]:
+    """Every problem in one cassette file, in line order."""
+    try:
+        size = path.stat().st_size
+        if size > _format.max_size():
+            # Too big to parse safely; also too big to be a cassette anyone reviews.
+            reason = f"file is {size} bytes, over the {_format.max_size()}-byte limit (set {_format.MAX_SIZE_ENV})"
+            return [Finding(path, None, INVALID, reason)]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return [Finding(path, None, INVALID, f"cannot read: {exc.strerror or exc}")]
+    findings: list[Finding] = []
+    if validate:
+        try:
+            _format.loads(raw, path)
+        except CassetteFormatError as exc:
+            findings.append(Finding(path, exc.line, INVALID, exc.reason))
+    if secrets:
+        # Scanned even when invalid: a broken file can leak a key as well as a good one.
+        text = raw.decode("utf-8", "replace")
+        findings.extend(Finding(path, s.line, s.kind, s.message) for s in scan_text(text, path, allow=allow))
+    return sorted(findings, key=lambda f: (f.line or 0, f.kind))
+
+
+def check_paths(
+    paths: Sequence[Path], *, validate: bool = True, secrets: bool = True, allow: Sequence[re.Pattern[str]] = ()
+) -> tuple[list[Path], list[Finding]]:
+    """(files checked, findings) for every cassette file under `paths`."""
+    files = list(_format.iter_cassette_files(paths))
+    findings: list[Finding] = []
+    for path in files:
+        findings.extend(check_file(path, validate=validate, secrets=secrets, allow=allow))
+    return files, findings
+
+
+def _regex(value: str) -> re.Pattern[str]:
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"invalid regular expression {value!r}: {exc}") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help=f"cassette files or folders, searched recursively for *.yaml/*.yml (default: {DEFAULT_PATH})",
+    )
+    parser.add_argument("--no-secrets", action="store_true", help="do not scan for secrets")
+    parser.add_argument("--no-validate", action="store_true", help="do not validate the cassette format")
+    parser.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        type=_regex,
+        metavar="PATTERN",
+        help="regular expression; secret-shaped values it matches (anywhere in the value) are not reported "
+        "(repeatable)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    paths: list[Path] = list(args.paths)
+    if not paths:
+        default = Path(DEFAULT_PATH)
+        if not default.exists():
+            print(f"llm-cassette check: no {DEFAULT_PATH}/ folder here; nothing to check")
+            return 0
+        paths = [default]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        for p in missing:
+            print(f"llm-cassette check: error: no such file or directory: {p}", file=sys.stderr)
+        return 2
+    files, findings = check_paths(paths, validate=not args.no_validate, secrets=not args.no_secrets, allow=args.allow)
+    for finding in findings:
+        print(finding)
+    if not findings:
+        print(f"{_count(len(files), 'cassette file')} checked: no problems")
+        return 0
+    bad = len({f.path for f in findings})
+    print(f"{_count(len(findings), 'problem')} in {bad} of {_count(len(files), 'cassette file')}")
+    if any(f.kind != INVALID for f in findings):
+        print(
+            "Secrets must not be committed: revoke any real key, then remove it "
+            "(llm-cassette scrub --redact-value VALUE PATH) or re-record. "
+            "Known-safe values can be allowed with --allow PATTERN."
+        )
+    return 1
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
