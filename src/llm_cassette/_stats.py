@@ -1,0 +1,257 @@
+"""`llm-cassette stats`: what a folder of cassettes holds, and what replaying it saves.
+
+Counts cassettes and interactions (streamed or not, errors), sums the recorded token usage by
+model, and prices it from an optional table (`--prices prices.yaml`, dollars per million tokens):
+every full replay of the suite is that many tokens, and dollars, not spent on a real API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ._errors import CassetteFormatError
+from ._format import iter_cassette_files, load
+from ._llm_view import describe
+from ._show import format_error
+
+NO_MODEL = "(no model)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths", nargs="*", type=Path, metavar="DIR", help="cassette folders or files (default: ./cassettes)"
+    )
+    parser.add_argument(
+        "--prices",
+        type=Path,
+        metavar="PRICES.yaml",
+        help="price table: model -> {input: $ per 1M tokens, output: $ per 1M tokens}",
+    )
+    parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
+
+
+@dataclass(frozen=True)
+class Price:
+    """Dollars per million tokens."""
+
+    input: float = 0.0
+    output: float = 0.0
+
+
+@dataclass
+class ModelStats:
+    """Calls and recorded tokens for one model (the model the request asked for)."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    cost: float | None = None
+
+
+@dataclass
+class Stats:
+    """Everything `stats` reports; `invalid` lists the files that could not be read."""
+
+    cassettes: int = 0
+    interactions: int = 0
+    streamed: int = 0
+    errors: int = 0
+    models: dict[str, ModelStats] = field(default_factory=dict)
+    invalid: list[str] = field(default_factory=list)
+
+    @property
+    def not_streamed(self) -> int:
+        return self.interactions - self.streamed
+
+    @property
+    def input_tokens(self) -> int:
+        return sum(m.input_tokens for m in self.models.values())
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(m.output_tokens for m in self.models.values())
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(m.total_tokens for m in self.models.values())
+
+    @property
+    def cost(self) -> float | None:
+        """Total cost of the priced models, None when no model has a price."""
+        costs = [m.cost for m in self.models.values() if m.cost is not None]
+        return sum(costs) if costs else None
+
+    @property
+    def unpriced(self) -> list[str]:
+        """Models that used tokens but have no price."""
+        return [name for name, m in self.models.items() if m.cost is None and m.total_tokens]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cassettes": self.cassettes,
+            "interactions": self.interactions,
+            "streamed": self.streamed,
+            "not_streamed": self.not_streamed,
+            "errors": self.errors,
+            "models": {name: asdict(m) for name, m in self.models.items()},
+            "replay_saves": {
+                "input_tokens": self.input_tokens,
+                "output_tokens": self.output_tokens,
+                "total_tokens": self.total_tokens,
+                "cost": self.cost,
+                "unpriced_models": self.unpriced,
+            },
+            "invalid": self.invalid,
+        }
+
+
+def collect(paths: list[Path], prices: dict[str, Price] | None = None) -> Stats:
+    """Read every cassette under `paths`; unreadable files are listed in `Stats.invalid`."""
+    stats = Stats()
+    for path in iter_cassette_files(paths):
+        try:
+            data = load(path)
+        except CassetteFormatError as exc:
+            stats.invalid.append(format_error(exc))
+            continue
+        except OSError as exc:
+            stats.invalid.append(f"{path}: cannot read: {exc.strerror or exc}")
+            continue
+        stats.cassettes += 1
+        for interaction in data.interactions:
+            view = describe(interaction)
+            stats.interactions += 1
+            stats.streamed += view.streamed
+            stats.errors += view.is_error
+            if view.model is None and view.usage is None:
+                continue  # not an LLM call (a model list, a health check...)
+            model = stats.models.setdefault(view.model or NO_MODEL, ModelStats())
+            model.calls += 1
+            if view.usage is not None:
+                model.input_tokens += view.usage.input_tokens
+                model.output_tokens += view.usage.output_tokens
+                model.total_tokens += view.usage.total_tokens
+    stats.models = dict(sorted(stats.models.items(), key=lambda kv: (-kv[1].total_tokens, kv[0])))
+    for name, model in stats.models.items():
+        price = price_for(name, prices or {})
+        if price is not None:
+            model.cost = (model.input_tokens * price.input + model.output_tokens * price.output) / 1_000_000
+    return stats
+
+
+_SNAPSHOT = re.compile(r"[-@](\d{4}-\d{2}-\d{2}|\d{8})$")
+
+
+def price_for(model: str, prices: dict[str, Price]) -> Price | None:
+    """The price of `model`: an exact entry, else the entry for it without a date snapshot suffix.
+
+    `gpt-4o-mini-2024-07-18` and `claude-3-5-haiku-20241022` find `gpt-4o-mini` and
+    `claude-3-5-haiku`; a bare prefix never matches, so `gpt-4o` is not priced as `gpt-4o-mini`.
+    """
+    if model in prices:
+        return prices[model]
+    base = _SNAPSHOT.sub("", model)
+    return prices.get(base)
+
+
+class PriceTableError(ValueError):
+    """A price table that cannot be used; the message names the file."""
+
+
+def load_prices(path: Path) -> dict[str, Price]:
+    """Read a price table: a YAML (or JSON) mapping of model to `{input: N, output: N}`."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PriceTableError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise PriceTableError(f"{path}: invalid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise PriceTableError(f"{path}: expected a mapping of model name to {{input: N, output: N}}")
+    prices: dict[str, Price] = {}
+    for model, entry in doc.items():
+        if not isinstance(entry, dict) or not entry or set(entry) - {"input", "output"}:
+            raise PriceTableError(
+                f"{path}: {model}: expected {{input: N, output: N}} in dollars per million tokens, got {entry!r}"
+            )
+        values: dict[str, float] = {}
+        for key, value in entry.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise PriceTableError(f"{path}: {model}.{key}: expected a non-negative number, got {value!r}")
+            values[key] = float(value)
+        prices[str(model)] = Price(**values)
+    return prices
+
+
+def run(args: argparse.Namespace) -> int:
+    paths: list[Path] = args.paths or [Path("cassettes")]
+    missing = [p for p in paths if not p.exists()]
+    for p in missing:
+        print(f"{p}: no such file or directory", file=sys.stderr)
+    if missing:
+        return 1
+    prices = None
+    if args.prices is not None:
+        try:
+            prices = load_prices(args.prices)
+        except PriceTableError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+    stats = collect(paths, prices)
+    for problem in stats.invalid:
+        print(problem, file=sys.stderr)
+    if args.json:
+        print(json.dumps(stats.to_json(), indent=2))
+    else:
+        sys.stdout.write(render(stats, priced=prices is not None))
+    return 1 if stats.invalid else 0
+
+
+def render(stats: Stats, *, priced: bool = False) -> str:
+    """The plain-text report."""
+    lines = [
+        f"{_n(stats.cassettes, 'cassette')}, {_n(stats.interactions, 'interaction')} "
+        f"({stats.streamed} streamed, {stats.not_streamed} not streamed), {_n(stats.errors, 'error')}",
+    ]
+    if stats.models:
+        lines.append("")
+        width = max(len("model"), *(len(name) for name in stats.models))
+        header = f"{'model'.ljust(width)}  {'calls':>6}  {'input':>10}  {'output':>10}  {'total':>10}"
+        lines.append(header + ("  cost" if priced else ""))
+        for name, m in stats.models.items():
+            row = (
+                f"{name.ljust(width)}  {m.calls:>6}  {m.input_tokens:>10}  {m.output_tokens:>10}  {m.total_tokens:>10}"
+            )
+            lines.append(row + (f"  {_money(m.cost) if m.cost is not None else '-'}" if priced else ""))
+    lines.append("")
+    saved = (
+        f"Each full replay saves {stats.input_tokens} input + {stats.output_tokens} output "
+        f"= {stats.total_tokens} tokens"
+    )
+    if stats.cost is not None:
+        saved += f", {_money(stats.cost)}"
+    lines.append(saved + ".")
+    if priced and stats.unpriced:
+        lines.append(f"No price for: {', '.join(stats.unpriced)} (add them to the price table).")
+    return "\n".join(lines) + "\n"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _money(amount: float) -> str:
+    if amount == 0:
+        return "$0"
+    if amount >= 0.01:
+        return f"${amount:,.2f}"
+    return f"${amount:.6f}".rstrip("0")
