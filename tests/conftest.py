@@ -40,7 +40,9 @@ def _inner_runs_without_cassetter(request: pytest.FixtureRequest, monkeypatch: p
     (it cannot load beside pytest-recording; tests that need it say so)."""
     if "pytester" in request.fixturenames:
         request.getfixturevalue("pytester")  # it clears PYTEST_ADDOPTS when created
-        monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:cassetter -p no:hypothesispytest -o asyncio_default_fixture_loop_scope=function")
+        monkeypatch.setenv(
+            "PYTEST_ADDOPTS", "-p no:cassetter -p no:hypothesispytest -o asyncio_default_fixture_loop_scope=function"
+        )
 
 
 @pytest.fixture

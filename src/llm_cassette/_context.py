@@ -59,7 +59,7 @@ class NetworkPolicy:
 
     block: bool = False
     allowed_hosts: frozenset[str] = frozenset()
-    allow_localhost: bool = True
+    allow_localhost: bool = False
 
     def allows(self, host: str) -> bool:
         host = host.lower()

@@ -9,6 +9,7 @@ patches stay installed; with no active session a request costs one context looku
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -172,6 +173,8 @@ class StackAdapter:
         self.transport_error: type[BaseException] = module.TransportError
         self.original_sync: Any = self.sync_cls.handle_request
         self.original_async: Any = self.async_cls.handle_async_request
+        # Other async transports of this stack that leave the process (the SDKs' aiohttp transport).
+        self.extra_async: dict[type, Any] = {}
         # Response streams must be instances of this module's stream base classes.
         self.tee_sync: Any = type("TeeStream", (_TeeSync, module.SyncByteStream), {})
         self.tee_async: Any = type("AsyncTeeStream", (_TeeAsync, module.AsyncByteStream), {})
@@ -183,7 +186,6 @@ class StackAdapter:
     def install(self) -> None:
         adapter = self
         original_sync = self.original_sync
-        original_async = self.original_async
 
         def handle_request(transport: Any, request: Any) -> Any:
             session = active_session()
@@ -192,23 +194,39 @@ class StackAdapter:
                 return original_sync(transport, request)
             return adapter.handle_sync(session, transport, request)
 
+        handle_request.__wrapped__ = original_sync  # type: ignore[attr-defined]
+        handle_request._llm_cassette = True  # type: ignore[attr-defined]
+        self.sync_cls.handle_request = handle_request
+        self.async_cls.handle_async_request = self._async_handler(self.original_async)
+
+    def _async_handler(self, original: Any) -> Any:
+        adapter = self
+
         async def handle_async_request(transport: Any, request: Any) -> Any:
             session = active_session()
             if session is None:
                 adapter.check_network(request)
-                return await original_async(transport, request)
-            return await adapter.handle_async(session, transport, request)
+                return await original(transport, request)
+            return await adapter.handle_async(session, transport, request, original)
 
-        handle_request.__wrapped__ = original_sync  # type: ignore[attr-defined]
-        handle_async_request.__wrapped__ = original_async  # type: ignore[attr-defined]
-        handle_request._llm_cassette = True  # type: ignore[attr-defined]
+        handle_async_request.__wrapped__ = original  # type: ignore[attr-defined]
         handle_async_request._llm_cassette = True  # type: ignore[attr-defined]
-        self.sync_cls.handle_request = handle_request
-        self.async_cls.handle_async_request = handle_async_request
+        return handle_async_request
+
+    def add_async_transport(self, cls: type) -> None:
+        """Also intercept another async transport class of this stack (idempotent)."""
+        if cls in self.extra_async or getattr(cls.__dict__.get("handle_async_request"), "_llm_cassette", False):
+            return
+        original = cls.__dict__["handle_async_request"]
+        self.extra_async[cls] = original
+        cls.handle_async_request = self._async_handler(original)  # type: ignore[attr-defined]
 
     def uninstall(self) -> None:
         self.sync_cls.handle_request = self.original_sync
         self.async_cls.handle_async_request = self.original_async
+        for cls, original in self.extra_async.items():
+            cls.handle_async_request = original  # type: ignore[attr-defined]
+        self.extra_async.clear()
 
     def check_network(self, request: Any) -> None:
         if network_policy.block:
@@ -218,8 +236,8 @@ class StackAdapter:
                     f"llm-cassette: real network request to {host!r} blocked by --llm-block-network\n"
                     f"  request: {request.method} {request.url}\n"
                     "  The test has no cassette. Mark it with @pytest.mark.llm_cassette to record and replay "
-                    "this traffic, or allow the host with --llm-allowed-hosts="
-                    f"{host} (ini: llm_cassette_allowed_hosts)."
+                    f"this traffic, or allow the host with --llm-allowed-hosts={host} (ini: "
+                    "llm_cassette_allowed_hosts; --llm-allow-localhost for local servers)."
                 )
 
     # -- one request ---------------------------------------------------------------------------
@@ -244,10 +262,10 @@ class StackAdapter:
         response.stream = self.tee_sync(response.stream, rec, self.transport_error)
         return response
 
-    async def handle_async(self, session: Session, transport: Any, request: Any) -> Any:
+    async def handle_async(self, session: Session, transport: Any, request: Any, original: Any) -> Any:
         plan = session.plan(to_request(request, await request.aread()))
         if plan.kind == "passthrough":
-            return await self.original_async(transport, request)
+            return await original(transport, request)
         if plan.kind == "replay":
             assert plan.interaction is not None
             if session.replay_timing and plan.interaction.response is not None:
@@ -256,7 +274,7 @@ class StackAdapter:
         rec = plan.recording
         assert rec is not None
         try:
-            response = await self.original_async(transport, request)
+            response = await original(transport, request)
         except self.transport_error as exc:
             rec.fail(exc)
             raise
@@ -294,6 +312,38 @@ class StackAdapter:
 _adapters: dict[int, StackAdapter] = {}
 _install_lock = threading.Lock()
 
+# Async transports that bypass httpx's own network transport, by the module that defines them
+# (looked up only once their SDK is imported): the SDKs' vendored aiohttp transports.
+EXTRA_ASYNC_TRANSPORTS = (
+    ("openai._vendor.httpx_aiohttp.transport", "AiohttpTransport"),
+    ("anthropic._vendor.httpx_aiohttp.transport", "AiohttpTransport"),
+    ("httpx_aiohttp.transport", "AiohttpTransport"),
+)
+
+
+_unavailable: set[str] = set()
+
+
+def install_extra_transports() -> None:
+    """Patch the SDKs' aiohttp transports that are imported by now (cheap; called on activation)."""
+    for module_name, class_name in EXTRA_ASYNC_TRANSPORTS:
+        parent = module_name.split(".", 1)[0]
+        if parent not in sys.modules or module_name in _unavailable:
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:  # aiohttp is not installed: that transport cannot be used either
+            _unavailable.add(module_name)
+            continue
+        cls = getattr(module, class_name, None)
+        base = getattr(module, "httpx", None)  # the vendored transport imports its stack as `httpx`
+        if cls is None or base is None:
+            continue
+        with _install_lock:
+            adapter = _adapters.get(id(base))
+        if adapter is not None:
+            adapter.add_async_transport(cls)
+
 
 def install() -> list[StackAdapter]:
     """Patch every importable HTTP stack once (idempotent; an aliased httpx2 is patched once)."""
@@ -311,7 +361,9 @@ def install() -> list[StackAdapter]:
             adapter = StackAdapter(module)
             adapter.install()
             _adapters[id(module)] = adapter
-        return list(_adapters.values())
+        adapters = list(_adapters.values())
+    install_extra_transports()
+    return adapters
 
 
 def uninstall() -> None:

@@ -136,6 +136,7 @@ class Session:
         self.requests: list[Request] = []
         self.misses: list[CassetteMiss] = []
         self.play_count = 0
+        self.passthrough_count = 0
         self._entries: list[Interaction | Recording] = []
         self._used: set[int] = set()
         self._last_match: dict[tuple[object, ...], int] = {}
@@ -174,6 +175,11 @@ class Session:
         if self.replays_only or not self._entries:
             return list(self.loaded) if self.replays_only else []
         return [e.to_interaction() if isinstance(e, Recording) else e for e in self._entries]
+
+    @property
+    def played_interactions(self) -> list[Interaction]:
+        """Recorded interactions this session replayed, in file order."""
+        return [self.loaded[i] for i in sorted(self._used)]
 
     @property
     def unused_interactions(self) -> list[tuple[int, Interaction]]:
@@ -226,6 +232,8 @@ class Session:
         """Decide what `request` gets. Raises `CassetteMiss` when nothing may answer it."""
         host = (urlsplit(request.url).hostname or "").lower()
         if host in self.ignore_hosts:
+            with self._lock:
+                self.passthrough_count += 1
             return Plan("passthrough")
         with self._lock:
             self.requests.append(request)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import warnings
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from ._api import RECORD_MODE_ENV, mode_from_env
 from ._context import activate, deactivate, network_policy
 from ._errors import CassetteError
 from ._session import RecordMode, Session, check_options
+from ._suite import CassetteStats, orphan_cassettes, stats_for, summary_line
 
 MARKER = "llm_cassette"
 PLACEHOLDER_KEY = "sk-llm-cassette-placeholder-not-a-real-key"
@@ -53,7 +55,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="llm_block_network",
         action="store_true",
         default=None,
-        help="refuse real network requests from tests without a cassette (localhost stays allowed).",
+        help="refuse real network requests from tests without a cassette.",
+    )
+    group.addoption(
+        "--llm-allow-localhost",
+        dest="llm_allow_localhost",
+        action="store_true",
+        default=None,
+        help="let --llm-block-network through to localhost / 127.0.0.1 / ::1.",
     )
     group.addoption(
         "--llm-allowed-hosts",
@@ -61,9 +70,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="comma-separated hosts that --llm-block-network lets through.",
     )
+    group.addoption(
+        "--llm-cassette-strict",
+        dest="llm_cassette_strict",
+        action="store_true",
+        default=None,
+        help="fail a test whose cassette holds interactions it did not use, and list cassette files "
+        "no collected test uses.",
+    )
+    group.addoption(
+        "--llm-cassette-report",
+        dest="llm_cassette_report",
+        default=None,
+        metavar="PATH",
+        help="write an HTML report of the cassettes this run used to PATH.",
+    )
+    group.addoption(
+        "--llm-cassette-list-used",
+        dest="llm_cassette_list_used",
+        default=None,
+        metavar="PATH",
+        help="write the cassette paths the collected tests use to PATH (used by `llm-cassette prune`).",
+    )
+    parser.addini("llm_cassette_strict", "same as --llm-cassette-strict", type="bool", default=False)
     parser.addini("llm_cassette_dir", "folder for cassettes, relative to rootdir", default="cassettes")
     parser.addini("llm_block_network", "refuse real network requests outside cassettes", type="bool", default=False)
     parser.addini("llm_cassette_allowed_hosts", "hosts allowed despite llm_block_network", type="linelist")
+    parser.addini("llm_allow_localhost", "let llm_block_network through to localhost", type="bool", default=False)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -84,15 +117,28 @@ def pytest_configure(config: pytest.Config) -> None:
     if cli_hosts:
         hosts += [h.strip() for h in cli_hosts.split(",") if h.strip()]
     network_policy.block = block
+    allow_localhost = config.getoption("llm_allow_localhost")
+    network_policy.allow_localhost = bool(config.getini("llm_allow_localhost")) if allow_localhost is None else True
     network_policy.allowed_hosts = frozenset(h.lower() for h in hosts)
+    strict = config.getoption("llm_cassette_strict")
+    config.stash[_strict_key] = bool(config.getini("llm_cassette_strict")) if strict is None else True
+    config.stash[_stats_key] = []
+    config.stash[_orphans_key] = []
+    _configs.append(config)
     _interceptor.install()
 
 
 _cli_mode_key = pytest.StashKey["RecordMode | None"]()
+_strict_key = pytest.StashKey[bool]()
+_stats_key = pytest.StashKey[list[CassetteStats]]()
+_orphans_key = pytest.StashKey[list[str]]()
+_item_stats_key = pytest.StashKey[CassetteStats]()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     network_policy.block = False
+    if config in _configs:
+        _configs.remove(config)
 
 
 # --- which cassette, with which options ---------------------------------------------------------
@@ -170,6 +216,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             session.open()
         except CassetteError as exc:
             pytest.fail(str(exc), pytrace=False)
+        _interceptor.install_extra_transports()
         item.stash[_session_key] = session
         item.stash[_token_key] = activate(session)
         if session.replays_only:
@@ -180,7 +227,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, None]:
     outcome = yield
     session = item.stash.get(_session_key, None)
-    if session is None or not session.misses:
+    if session is None:
+        return
+    if not session.misses:
+        if outcome.excinfo is None and item.config.stash.get(_strict_key, False):
+            unused = unused_message(session)
+            if unused:
+                outcome.force_exception(pytest.fail.Exception(unused + "\n(--llm-cassette-strict)", pytrace=False))
         return
     if outcome.excinfo is None:
         # The application caught the miss (e.g. turned it into a 503): the test must still fail.
@@ -201,6 +254,88 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.failed and call.when in ("setup", "call"):
         item.stash[_failed_key] = True
+    if call.when == "teardown":
+        stats = item.stash.get(_item_stats_key, None)
+        if stats is not None:
+            # A plain attribute travels with the report from xdist workers to the controller.
+            report.llm_cassette = stats.to_dict()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    data = getattr(report, "llm_cassette", None)
+    if report.when == "teardown" and isinstance(data, dict):
+        _current_config_stats().append(CassetteStats.from_dict(data))
+
+
+_configs: list[pytest.Config] = []
+
+
+def _current_config_stats() -> list[CassetteStats]:
+    return _configs[-1].stash[_stats_key] if _configs else []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    # tryfirst: see every collected item, before -k/-m deselect some of them.
+    # Orphans only make sense when whole modules were collected (not single tests by node id).
+    wants_orphans = config.stash.get(_strict_key, False) and not any("::" in str(a) for a in config.args)
+    used_list = config.getoption("llm_cassette_list_used")
+    if not (wants_orphans or used_list):
+        return
+    used: set[Path] = set()
+    folders: set[Path] = set()
+    for item in items:
+        if not _wants_cassette(item):
+            continue
+        try:
+            name, _ = marker_options(item)
+        except CassetteError:
+            continue
+        path = default_cassette_path(item, name)
+        used.add(path)
+        folders.add(default_cassette_path(item).parent)
+    if used_list:
+        lines = [f"# cassette dir: {cassette_dir(config)}\n"] + [f"{p}\n" for p in sorted(used)]
+        Path(used_list).write_text("".join(lines), encoding="utf-8")
+    if wants_orphans:
+        orphans = [str(p) for p in orphan_cassettes(used, folders)]
+        config.stash[_orphans_key] = orphans
+        workeroutput = getattr(config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput["llm_cassette_orphans"] = orphans
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist: orphans found by a worker's collection."""
+    orphans = getattr(node, "workeroutput", {}).get("llm_cassette_orphans")
+    if orphans and _configs:
+        known = _configs[-1].stash[_orphans_key]
+        known.extend(o for o in orphans if o not in known)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    stats = config.stash.get(_stats_key, [])
+    orphans = config.stash.get(_orphans_key, [])
+    if orphans:
+        terminalreporter.section("llm-cassette: cassette files no collected test uses", sep="-")
+        for o in orphans:
+            terminalreporter.write_line(f"  {o}")
+        terminalreporter.write_line("Delete them with `llm-cassette prune --delete`.")
+    if stats and config.get_verbosity() >= 0:
+        terminalreporter.write_line(summary_line(stats))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if getattr(config, "workerinput", None) is not None:
+        return  # an xdist worker: the controller writes the report
+    out = config.getoption("llm_cassette_report")
+    if out:
+        from ._report import write_report
+
+        paths = sorted({Path(s.path) for s in config.stash.get(_stats_key, []) if Path(s.path).exists()})
+        write_report(paths, Path(out))
 
 
 @pytest.hookimpl(hookwrapper=True, trylast=True)
@@ -213,7 +348,33 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
     env = item.stash.get(_env_key, None)
     if env is not None:
         _restore_env(env)
-    session.close(failed=item.stash.get(_failed_key, False))
+    failed = item.stash.get(_failed_key, False)
+    saved = session.close(failed=failed)
+    item.stash[_item_stats_key] = stats_for(session, saved)
+    if not failed and not item.config.stash.get(_strict_key, False):
+        unused = unused_message(session)
+        if unused:
+            warnings.warn(UnusedInteractionsWarning(unused), stacklevel=1)
+
+
+class UnusedInteractionsWarning(UserWarning):
+    """A test did not use every interaction its cassette holds (the cassette may be stale)."""
+
+
+def unused_message(session: Session) -> str | None:
+    if not session.replays_only or session.misses:
+        return None
+    unused = session.unused_interactions
+    if not unused:
+        return None
+    lines = [f"{session.path}: {len(unused)} recorded interaction(s) were not used by this test:"]
+    for i, it in unused[:5]:
+        body = it.request.body[:80].decode("utf-8", "replace")
+        lines.append(f"  #{i + 1} {it.request.method} {it.request.url} {body}")
+    if len(unused) > 5:
+        lines.append(f"  ... and {len(unused) - 5} more")
+    lines.append("Re-record with `pytest --record` to drop them.")
+    return "\n".join(lines)
 
 
 def _set_placeholder_keys() -> dict[str, str | None]:

@@ -1,0 +1,63 @@
+"""`llm-cassette prune`: find (and delete) cassette files that no collected test uses.
+
+The test suite itself says which cassettes it uses: pytest is run with `--collect-only` and the
+plugin's `--llm-cassette-list-used`, so marker names, classes and parametrize ids all count.
+Only files in llm-cassette's format are considered (pytest-recording may share the folder).
+Dry run by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from ._suite import orphan_cassettes
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--delete", action="store_true", help="delete the orphan files (default: only list them)")
+    parser.add_argument(
+        "pytest_args",
+        nargs=argparse.REMAINDER,
+        help="arguments for the pytest collection, after `--` (default: the project's configured test paths)",
+    )
+
+
+def collect_used(pytest_args: list[str]) -> tuple[Path, set[Path]]:
+    """(cassette dir, cassette paths used by the collected tests), from a pytest collection run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "used.txt"
+        cmd = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+               f"--llm-cassette-list-used={out}", *pytest_args]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode not in (0, 5) or not out.exists():
+            raise RuntimeError(f"test collection failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}")
+        lines = out.read_text(encoding="utf-8").splitlines()
+    cassette_dir = Path(lines[0].split(":", 1)[1].strip())
+    return cassette_dir, {Path(line) for line in lines[1:] if line.strip()}
+
+
+def run(args: argparse.Namespace) -> int:
+    pytest_args = [a for a in args.pytest_args if a != "--"]
+    try:
+        cassette_dir, used = collect_used(pytest_args)
+    except RuntimeError as exc:
+        print(f"llm-cassette prune: {exc}", file=sys.stderr)
+        return 2
+    orphans = orphan_cassettes(used, [cassette_dir])
+    if not orphans:
+        print(f"no orphan cassettes under {cassette_dir} ({len(used)} used by the collected tests)")
+        return 0
+    verb = "deleting" if args.delete else "would delete"
+    for path in orphans:
+        print(f"{verb} {path}")
+        if args.delete:
+            path.unlink()
+    if not args.delete:
+        print(f"{len(orphans)} orphan cassette(s); run `llm-cassette prune --delete` to remove them")
+    else:
+        print(f"deleted {len(orphans)} orphan cassette(s)")
+    return 0
