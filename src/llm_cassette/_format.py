@@ -410,11 +410,12 @@ _cache: dict[str, tuple[tuple[int, int, int], CassetteData]] = {}
 _cache_lock = threading.Lock()
 
 
-def load(path: Path) -> CassetteData:
+def load(path: str | os.PathLike[str]) -> CassetteData:
     """Read and parse a cassette file, reusing the parsed result while the file is unchanged.
 
     The returned data is shared: callers must not mutate it.
     """
+    path = Path(path)
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -463,8 +464,9 @@ class _suppress_oserror:
         return isinstance(exc[1], OSError)
 
 
-def save(path: Path, data: CassetteData) -> None:
+def save(path: str | os.PathLike[str], data: CassetteData) -> None:
     """Serialise and atomically write a cassette."""
+    path = Path(path)
     text = dumps(data)
     atomic_write(path, text)
     with _cache_lock:

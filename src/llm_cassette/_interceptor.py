@@ -29,10 +29,13 @@ STACKS = ("httpx", "httpx2")
 class _TeeSync:
     """Passes each chunk to the caller as it arrives and appends it to the recording."""
 
-    def __init__(self, inner: Any, recording: Recording, transport_error: type[BaseException]) -> None:
+    def __init__(
+        self, inner: Any, recording: Recording, transport_error: type[BaseException], drain: bool = False
+    ) -> None:
         self._inner = inner
         self._rec = recording
         self._error = transport_error
+        self._drain = drain
 
     def __iter__(self) -> Iterator[bytes]:
         rec = self._rec
@@ -49,8 +52,8 @@ class _TeeSync:
         rec = self._rec
         try:
             if not rec.finished:
-                if rec.streamed:
-                    rec.finish(cut=True)
+                if rec.streamed and not self._drain:
+                    rec.finish(cut=not rec.saw_final_event())
                 else:
                     # SDKs close error responses unread: drain the body so the recording is whole.
                     try:
@@ -64,10 +67,13 @@ class _TeeSync:
 
 
 class _TeeAsync:
-    def __init__(self, inner: Any, recording: Recording, transport_error: type[BaseException]) -> None:
+    def __init__(
+        self, inner: Any, recording: Recording, transport_error: type[BaseException], drain: bool = False
+    ) -> None:
         self._inner = inner
         self._rec = recording
         self._error = transport_error
+        self._drain = drain
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         rec = self._rec
@@ -84,8 +90,8 @@ class _TeeAsync:
         rec = self._rec
         try:
             if not rec.finished:
-                if rec.streamed:
-                    rec.finish(cut=True)
+                if rec.streamed and not self._drain:
+                    rec.finish(cut=not rec.saw_final_event())
                 else:
                     try:
                         async for chunk in self._inner:
@@ -95,6 +101,42 @@ class _TeeAsync:
                     rec.finish()
         finally:
             await self._inner.aclose()
+
+
+class _DropSync:
+    """What a `drop` fault shows the caller while recording: the first chunks, then a dropped
+    connection. The recording underneath still gets the whole response."""
+
+    def __init__(self, tee: Any, after: int, exc: BaseException) -> None:
+        self._tee = tee
+        self._after = after
+        self._exc = exc
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._after:
+            for n, chunk in enumerate(self._tee, start=1):
+                yield chunk
+                if n >= self._after:
+                    break
+        raise self._exc
+
+    def close(self) -> None:
+        self._tee.close()
+
+
+class _DropAsync(_DropSync):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._after:
+            n = 0
+            async for chunk in self._tee:
+                yield chunk
+                n += 1
+                if n >= self._after:
+                    break
+        raise self._exc
+
+    async def aclose(self) -> None:
+        await self._tee.aclose()
 
 
 class _ReplaySync:
@@ -180,6 +222,8 @@ class StackAdapter:
         self.tee_async: Any = type("AsyncTeeStream", (_TeeAsync, module.AsyncByteStream), {})
         self.replay_sync: Any = type("ReplayStream", (_ReplaySync, module.SyncByteStream), {})
         self.replay_async: Any = type("AsyncReplayStream", (_ReplayAsync, module.AsyncByteStream), {})
+        self.drop_sync: Any = type("DropStream", (_DropSync, module.SyncByteStream), {})
+        self.drop_async: Any = type("AsyncDropStream", (_DropAsync, module.AsyncByteStream), {})
 
     # -- patches -------------------------------------------------------------------------------
 
@@ -259,7 +303,10 @@ class StackAdapter:
             rec.fail(exc)
             raise
         rec.start_response(response.status_code, tuple(response.headers.multi_items()))
-        response.stream = self.tee_sync(response.stream, rec, self.transport_error)
+        drop = plan.drop_after is not None
+        response.stream = self.tee_sync(response.stream, rec, self.transport_error, drain=drop)
+        if drop:
+            response.stream = self.drop_sync(response.stream, plan.drop_after, self.dropped(request))
         return response
 
     async def handle_async(self, session: Session, transport: Any, request: Any, original: Any) -> Any:
@@ -279,7 +326,10 @@ class StackAdapter:
             rec.fail(exc)
             raise
         rec.start_response(response.status_code, tuple(response.headers.multi_items()))
-        response.stream = self.tee_async(response.stream, rec, self.transport_error)
+        drop = plan.drop_after is not None
+        response.stream = self.tee_async(response.stream, rec, self.transport_error, drain=drop)
+        if drop:
+            response.stream = self.drop_async(response.stream, plan.drop_after, self.dropped(request))
         return response
 
     def replay(self, session: Session, interaction: Interaction, request: Any, *, sync: bool) -> Any:
@@ -300,6 +350,10 @@ class StackAdapter:
         stream_cls = self.replay_sync if sync else self.replay_async
         stream = stream_cls(chunks, resp.error, self, request, session.replay_timing, started)
         return self.module.Response(resp.status, headers=headers, stream=stream, request=request)
+
+    def dropped(self, request: Any) -> BaseException:
+        failure = TransportFailure("RemoteProtocolError", "peer closed connection (injected by llm-cassette)")
+        return self.exception(failure, request)
 
     def exception(self, failure: TransportFailure, request: Any) -> BaseException:
         """The recorded transport error as this stack's exception class."""

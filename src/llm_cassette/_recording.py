@@ -131,6 +131,17 @@ class Recording:
             self.failure = TransportFailure(type(exc).__name__, str(exc), self.elapsed_ms())
             self.finished = True
 
+    def saw_final_event(self) -> bool:
+        """Whether the stream's last chunk ends with a provider's final SSE event.
+
+        The OpenAI SDK closes a stream right after `data: [DONE]`, before the transport reports
+        its end; such a stream is complete, not cut.
+        """
+        if not self.chunks:
+            return False
+        tail = self.chunks[-1].data[-256:].rstrip()
+        return tail.endswith(b"data: [DONE]") or b"event: message_stop" in tail or b'"message_stop"' in tail
+
     def finish(self, *, cut: bool = False) -> None:
         with self._lock:
             if not self.finished:

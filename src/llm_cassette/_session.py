@@ -83,6 +83,8 @@ class Plan:
     interaction: Interaction | None = None
     recording: Recording | None = None
     index: int | None = None
+    # Record the whole response, but let the caller see only this many chunks, then a dropped connection.
+    drop_after: int | None = None
 
 
 class Session:
@@ -107,6 +109,7 @@ class Session:
         before_record_request: Any = None,
         before_record_response: Any = None,
         rerecord_hint: str | None = None,
+        accumulate: bool = False,
     ) -> None:
         self.path = Path(path)
         self.record_mode = RecordMode.parse(record_mode)
@@ -130,6 +133,10 @@ class Session:
         self.before_record_request = before_record_request
         self.before_record_response = before_record_response
         self.rerecord_hint = rerecord_hint or "run the test again with `pytest --record` to re-record it"
+        # Another test of this run already recorded into this file (a shared cassette name): add to
+        # what it wrote instead of replacing it.
+        self.accumulate = accumulate
+        self._kept: list[Interaction] = []
 
         self.existed = False
         self.loaded: list[Interaction] = []
@@ -151,10 +158,14 @@ class Session:
     def open(self) -> None:
         """Load the cassette (when the mode replays) and build the match index."""
         self.existed = self.path.exists()
+        if self.accumulate and self.record_mode is RecordMode.ONCE:
+            self.record_mode = RecordMode.NEW_EPISODES  # the file is this run's own, not a prior recording
         if self.existed and self.record_mode is not RecordMode.ALL:
             data = _format.load(self.path)
             self.loaded = list(data.interactions)
             self._index = _index_for(data, self.rules)
+        elif self.existed and self.accumulate:
+            self._kept = list(_format.load(self.path).interactions)
         self._open = True
 
     @property
@@ -194,9 +205,13 @@ class Session:
         with self._lock:
             entries = list(self._entries)
         recorded = any(isinstance(e, Recording) for e in entries)
-        if self.record_mode is RecordMode.NEW_EPISODES and failed:
-            # A failing test may not have sent everything: never drop recordings on a failure.
-            entries += [it for i, it in enumerate(self.loaded) if i not in self._used]
+        if self._kept:
+            entries = [*self._kept, *entries]
+        if self.record_mode is RecordMode.NEW_EPISODES and (failed or self.accumulate):
+            # A failing test may not have sent everything: never drop recordings on a failure; and
+            # what earlier tests of this run recorded into a shared cassette stays, first.
+            unused = [it for i, it in enumerate(self.loaded) if i not in self._used]
+            entries = [*unused, *entries] if self.accumulate else [*entries, *unused]
         elif self.record_mode is RecordMode.NEW_EPISODES and not recorded and len(entries) == len(self.loaded):
             return False  # nothing new and nothing dropped
         if not entries and not self.existed:
@@ -285,8 +300,12 @@ class Session:
                 return Plan("replay", interaction=http_fault_interaction(fault, request))
             if fault.kind == "error":
                 return Plan("replay", interaction=error_fault_interaction(fault, request))
-            found = self._match(request)
+            found = self._match(request) if self.record_mode is not RecordMode.ALL else None
             if found is None:
+                if self.records:
+                    rec = Recording(request)
+                    self._entries.append(rec)
+                    return Plan("record", recording=rec, drop_after=fault.after_chunks)
                 raise self._record_miss(request, "a `drop` fault needs a recorded response to cut")
             self._use(found)
             return Plan("replay", interaction=drop_interaction(fault, self.loaded[found]), index=found)

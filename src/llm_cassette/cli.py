@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -21,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("llm_cassette._vcr_import", "convert vcrpy / pytest-recording cassettes to this format"),
     "report": ("llm_cassette._report", "render cassettes as one self-contained HTML page"),
     "fake-server": ("llm_cassette._fake_server_cli", "run the bundled fake OpenAI/Anthropic server"),
+    "demo": ("llm_cassette._demo", "record an example test against the fake server, then replay it offline"),
 }
 
 
@@ -51,7 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     module = importlib.import_module(COMMANDS[args.command][0])
-    result: int = module.run(args)
+    try:
+        result: int = module.run(args)
+    except BrokenPipeError:
+        # Output piped into `head` and the like: stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     return result
 
 

@@ -15,9 +15,10 @@ response and then breaks the connection.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 
-from ._models import Chunk, Headers, Interaction, Request, Response, TransportFailure
+from ._models import Chunk, Headers, Interaction, Request, Response, TransportFailure, header_value
 
 __all__ = [
     "Fault",
@@ -118,7 +119,10 @@ _ANTHROPIC_ERRORS = {
 
 
 def _is_anthropic(request: Request) -> bool:
-    return request.path.endswith("/messages") or "anthropic" in request.url
+    # Every Anthropic SDK request carries `anthropic-version`; fall back to the API's paths.
+    if header_value(request.headers, "anthropic-version") is not None:
+        return True
+    return request.path.startswith("/v1/messages") or "anthropic.com" in request.url
 
 
 def http_fault_interaction(fault: Fault, request: Request) -> Interaction:
@@ -126,7 +130,7 @@ def http_fault_interaction(fault: Fault, request: Request) -> Interaction:
     status = fault.status
     headers: list[tuple[str, str]] = [("content-type", "application/json")]
     if fault.retry_after is not None:
-        headers.append(("retry-after", str(max(0, round(fault.retry_after)))))
+        headers.append(("retry-after", str(max(1, math.ceil(fault.retry_after)))))
         headers.append(("retry-after-ms", str(int(fault.retry_after * 1000))))
     if _is_anthropic(request):
         etype = _ANTHROPIC_ERRORS.get(status, "api_error")

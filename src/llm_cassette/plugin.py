@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+import tempfile
 import warnings
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -21,7 +23,7 @@ from ._api import RECORD_MODE_ENV, mode_from_env
 from ._context import activate, deactivate, network_policy
 from ._errors import CassetteError
 from ._session import RecordMode, Session, check_options
-from ._suite import CassetteStats, orphan_cassettes, stats_for, summary_line
+from ._suite import CassetteStats, RunJournal, orphan_cassettes, stats_for, summary_line
 
 MARKER = "llm_cassette"
 PLACEHOLDER_KEY = "sk-llm-cassette-placeholder-not-a-real-key"
@@ -124,6 +126,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_strict_key] = bool(config.getini("llm_cassette_strict")) if strict is None else True
     config.stash[_stats_key] = []
     config.stash[_orphans_key] = []
+    config.stash[_written_key] = {}
     _configs.append(config)
     _interceptor.install()
 
@@ -133,6 +136,8 @@ _strict_key = pytest.StashKey[bool]()
 _stats_key = pytest.StashKey[list[CassetteStats]]()
 _orphans_key = pytest.StashKey[list[str]]()
 _item_stats_key = pytest.StashKey[CassetteStats]()
+_written_key = pytest.StashKey[dict[str, str]]()
+_run_uids_key = pytest.StashKey[set[str]]()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -201,7 +206,30 @@ def build_session(item: pytest.Item) -> Session:
     mode = cli_mode or (RecordMode.parse(marker_mode, f"{item.nodeid}: record_mode") if marker_mode else None)
     path = default_cassette_path(item, name)
     hint = f"pytest --record {item.nodeid!r}   (or --llm-record-mode=all to record it from scratch)"
-    return Session(path, mode or RecordMode.NONE, rerecord_hint=hint, **options)
+    written: dict[str, str] = item.config.stash[_written_key]
+    session = Session(path, mode or RecordMode.NONE, rerecord_hint=hint, accumulate=str(path) in written, **options)
+    if session.records or (session.record_mode is RecordMode.ONCE and not path.exists()):
+        _claim(item, path)
+        written.setdefault(str(path), item.nodeid)
+    return session
+
+
+def _claim(item: pytest.Item, path: Path) -> None:
+    """Refuse to record a cassette another xdist worker of this run records too."""
+    workerinput = getattr(item.config, "workerinput", None)
+    if workerinput is None:
+        return
+    journal = RunJournal(
+        Path(tempfile.gettempdir()) / f"llm-cassette-run-{workerinput['testrunuid']}", workerinput["workerid"]
+    )
+    conflicts = journal.claim(path, item.nodeid)
+    if conflicts:
+        others = ", ".join(f"{test} on {worker}" for worker, test in conflicts)
+        raise CassetteError(
+            f"{path}: recorded by more than one xdist worker ({item.nodeid} here, {others}); each worker "
+            "would save only its own tests' interactions. Give the tests different cassette names, or keep "
+            "them on one worker while recording (-n 0, or --dist loadfile for tests of one module)."
+        )
 
 
 # --- around each test ---------------------------------------------------------------------------
@@ -306,6 +334,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 @pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: remember the run id, to remove the workers' claim journal at the end."""
+    uid = node.workerinput.get("testrunuid")
+    if uid and _configs:
+        _configs[-1].stash.setdefault(_run_uids_key, set()).add(uid)
+
+
+@pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
     """xdist: orphans found by a worker's collection."""
     orphans = getattr(node, "workeroutput", {}).get("llm_cassette_orphans")
@@ -330,6 +366,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if getattr(config, "workerinput", None) is not None:
         return  # an xdist worker: the controller writes the report
+    for uid in config.stash.get(_run_uids_key, set()):
+        shutil.rmtree(Path(tempfile.gettempdir()) / f"llm-cassette-run-{uid}", ignore_errors=True)
     out = config.getoption("llm_cassette_report")
     if out:
         from ._report import write_report
