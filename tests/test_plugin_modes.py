@@ -479,7 +479,9 @@ def test_runs_beside_cassetter(
     pytester: pytest.Pytester, fake_env: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("cassetter")
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:recording -p no:hypothesispytest -o asyncio_default_fixture_loop_scope=function")
+    monkeypatch.setenv(
+        "PYTEST_ADDOPTS", "-p no:recording -p no:hypothesispytest -o asyncio_default_fixture_loop_scope=function"
+    )
     make_module(
         pytester,
         """
