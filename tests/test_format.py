@@ -97,14 +97,16 @@ def test_key_order_is_stable_and_loads_use_the_safe_c_loader() -> None:
         ("version: 1\ninteractions:\n- request: [\n", 4, "invalid YAML"),
         ("version: 1\ninteractions:\n- response:\n    status: 200\n", 3, "interaction is missing `request`"),
         (
-            "version: 1\ninteractions:\n- request:\n    method: GET\n    url: http://x\n  response:\n    status: '200'\n",
+            "version: 1\ninteractions:\n- request:\n    method: GET\n    url: http://x\n"
+            "  response:\n    status: '200'\n",
             7,
             "status must be an integer",
         ),
         ("version: 2\ninteractions: []\n", 1, "unknown cassette format version 2"),
         ("interactions: []\n", 1, "missing `version`"),
         (
-            "version: 1\ninteractions:\n- request:\n    method: GET\n    url: http://x\n    extra: 1\n  error: {type: X}\n",
+            "version: 1\ninteractions:\n- request:\n    method: GET\n    url: http://x\n    extra: 1\n"
+            "  error: {type: X}\n",
             6,
             "unknown key 'extra' in request",
         ),

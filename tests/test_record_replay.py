@@ -191,6 +191,8 @@ def test_module_level_client_created_at_import_time_is_intercepted(
                 r = CLIENT.chat.completions.create(model="m", messages=[{"role": "user", "content": "module"}])
                 assert r.choices[0].message.content == "Echo: module"
                 assert HTTP.get("/v1/models").status_code == 200
+                HTTP.close()
+                CLIENT.close()
             """
         ),
     )
