@@ -432,6 +432,20 @@ def _restore_env(saved: dict[str, str | None]) -> None:
             os.environ[var] = value
 
 
+@pytest.fixture(scope="session")
+def llm_fake_server() -> Iterator[Any]:
+    """The bundled fake OpenAI/Anthropic-compatible server, running on a free 127.0.0.1 port.
+
+    Needs the `server` extra. Use `.base_url_openai` / `.base_url_anthropic` as the SDKs' base URL.
+    """
+    try:
+        from .fake_server import FakeServer
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        pytest.skip(f"llm_fake_server needs pytest-llm-cassette[server] ({exc})")
+    with FakeServer() as server:
+        yield server
+
+
 @pytest.fixture
 def llm_cassette(request: pytest.FixtureRequest) -> Session:
     """The current test's cassette: `path`, `interactions`, `requests` (sent, in order), `play_count`."""
