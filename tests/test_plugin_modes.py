@@ -503,3 +503,50 @@ def test_runs_beside_cassetter(
     others = [p for p in pytester.path.rglob("*.yaml") if p.name != "test_ours.yaml"]
     assert others, "cassetter wrote its own cassette"
     assert all("beside cassetter" not in p.read_text(errors="replace") for p in others)
+
+
+def test_a_skipped_test_never_rewrites_its_cassette(
+    pytester: pytest.Pytester, fake_env: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_module(
+        pytester,
+        """
+        @pytest.mark.llm_cassette
+        def test_sometimes_skipped():
+            if os.environ.get("SKIP_IT"):
+                pytest.skip("not today")
+            ask("keep me")
+        """,
+    )
+    pytester.runpytest("--record").assert_outcomes(passed=1)
+    path = pytester.path / "cassettes/test_llm/test_sometimes_skipped.yaml"
+    before = path.read_bytes()
+    monkeypatch.setenv("SKIP_IT", "1")
+    for mode in ("new_episodes", "all"):
+        pytester.runpytest(f"--llm-record-mode={mode}").assert_outcomes(skipped=1)
+        assert path.read_bytes() == before
+
+
+def test_read_only_cassette_borrowed_by_a_fault_test(pytester: pytest.Pytester, fake_env: FakeServer) -> None:
+    make_module(
+        pytester,
+        """
+        from llm_cassette import faults
+
+        @pytest.mark.llm_cassette
+        def test_happy():
+            assert ask("happy") == "Echo: happy"
+
+        @pytest.mark.llm_cassette("test_happy", read_only=True, faults=[faults.server_error(503)])
+        def test_upstream_down():
+            with pytest.raises(openai.InternalServerError):
+                ask("happy")
+        """,
+    )
+    result = pytester.runpytest("--record", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    doc = cassette(pytester, "test_llm/test_happy.yaml")
+    assert prompts(doc) == ["happy"], "the read-only borrower added nothing"
+    result = pytester.runpytest("-W", "error::UserWarning")
+    result.assert_outcomes(passed=2)
+    assert fake_env.request_count == 1

@@ -232,6 +232,7 @@ class StackAdapter:
         original_sync = self.original_sync
 
         def handle_request(transport: Any, request: Any) -> Any:
+            __tracebackhide__ = True
             session = active_session()
             if session is None:
                 adapter.check_network(request)
@@ -247,6 +248,7 @@ class StackAdapter:
         adapter = self
 
         async def handle_async_request(transport: Any, request: Any) -> Any:
+            __tracebackhide__ = True
             session = active_session()
             if session is None:
                 adapter.check_network(request)
@@ -287,6 +289,7 @@ class StackAdapter:
     # -- one request ---------------------------------------------------------------------------
 
     def handle_sync(self, session: Session, transport: Any, request: Any) -> Any:
+        __tracebackhide__ = True
         plan = session.plan(to_request(request, request.read()))
         if plan.kind == "passthrough":
             return self.original_sync(transport, request)
@@ -310,6 +313,7 @@ class StackAdapter:
         return response
 
     async def handle_async(self, session: Session, transport: Any, request: Any, original: Any) -> Any:
+        __tracebackhide__ = True
         plan = session.plan(to_request(request, await request.aread()))
         if plan.kind == "passthrough":
             return await original(transport, request)

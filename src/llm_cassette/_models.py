@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 Headers = tuple[tuple[str, str], ...]
@@ -35,7 +36,7 @@ class Request:
     def content_type(self) -> str:
         return (header_value(self.headers, "content-type") or "").split(";")[0].strip().lower()
 
-    def json(self) -> object:
+    def json(self) -> Any:
         """The body parsed as JSON (raises ValueError when it is not JSON)."""
         return json.loads(self.body)
 

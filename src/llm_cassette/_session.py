@@ -56,6 +56,7 @@ OPTION_NAMES = frozenset(
         "replay_timing",
         "keep_retry_headers",
         "faults",
+        "read_only",
         "redact_headers",
         "redact_query_keys",
         "redact_json_fields",
@@ -110,9 +111,13 @@ class Session:
         before_record_response: Any = None,
         rerecord_hint: str | None = None,
         accumulate: bool = False,
+        read_only: bool = False,
     ) -> None:
         self.path = Path(path)
-        self.record_mode = RecordMode.parse(record_mode)
+        # A read-only cassette (say, one borrowed by a fault-injection test) is never written,
+        # whatever the record mode asked for on the command line.
+        self.read_only = read_only
+        self.record_mode = RecordMode.NONE if read_only else RecordMode.parse(record_mode)
         self.rules = MatchRules.build(match_on, ignore_body_fields)
         self.ignore_hosts = frozenset(h.lower() for h in ignore_hosts)
         self.allow_playback_repeats = allow_playback_repeats
@@ -197,11 +202,17 @@ class Session:
         """Recorded interactions this session never replayed (index in the file, interaction)."""
         return [(i, it) for i, it in enumerate(self.loaded) if i not in self._used]
 
-    def close(self, *, failed: bool = False) -> bool:
-        """Save what the session recorded, if anything should change on disk. Returns True if saved."""
+    def close(self, *, failed: bool = False, skipped: bool = False) -> bool:
+        """Save what the session recorded, if anything should change on disk. Returns True if saved.
+
+        A session that sent no request at all (a skipped test, a test that stopped before its
+        first call) leaves the file as it is.
+        """
         if not self._open or not self.records:
             return False
         self._open = False
+        if skipped or not self.requests:
+            return False
         with self._lock:
             entries = list(self._entries)
         recorded = any(isinstance(e, Recording) for e in entries)
@@ -245,6 +256,7 @@ class Session:
 
     def plan(self, request: Request) -> Plan:
         """Decide what `request` gets. Raises `CassetteMiss` when nothing may answer it."""
+        __tracebackhide__ = True
         host = (urlsplit(request.url).hostname or "").lower()
         if host in self.ignore_hosts:
             with self._lock:

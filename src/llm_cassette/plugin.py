@@ -34,6 +34,7 @@ _session_key = pytest.StashKey[Session]()
 _token_key = pytest.StashKey[Any]()
 _env_key = pytest.StashKey[dict[str, str | None]]()
 _failed_key = pytest.StashKey[bool]()
+_skipped_key = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -138,6 +139,14 @@ _orphans_key = pytest.StashKey[list[str]]()
 _item_stats_key = pytest.StashKey[CassetteStats]()
 _written_key = pytest.StashKey[dict[str, str]]()
 _run_uids_key = pytest.StashKey[set[str]]()
+
+
+def record_mode(config: pytest.Config) -> RecordMode | None:
+    """The record mode this run forces on every cassette (command line, else environment), or None
+    when each marker decides (replay by default). Handy for fixtures that start an upstream only
+    when recording."""
+    mode: RecordMode | None = config.stash.get(_cli_mode_key, None)
+    return mode
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -282,6 +291,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.failed and call.when in ("setup", "call"):
         item.stash[_failed_key] = True
+    if report.skipped and call.when in ("setup", "call"):
+        item.stash[_skipped_key] = True
     if call.when == "teardown":
         stats = item.stash.get(_item_stats_key, None)
         if stats is not None:
@@ -387,7 +398,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
     if env is not None:
         _restore_env(env)
     failed = item.stash.get(_failed_key, False)
-    saved = session.close(failed=failed)
+    saved = session.close(failed=failed, skipped=item.stash.get(_skipped_key, False))
     item.stash[_item_stats_key] = stats_for(session, saved)
     if not failed and not item.config.stash.get(_strict_key, False):
         unused = unused_message(session)
@@ -400,7 +411,8 @@ class UnusedInteractionsWarning(UserWarning):
 
 
 def unused_message(session: Session) -> str | None:
-    if not session.replays_only or session.misses:
+    # A test with injected faults may by design never reach the recording it borrows.
+    if not session.replays_only or session.misses or session.faults:
         return None
     unused = session.unused_interactions
     if not unused:
