@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import os
+import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,13 +98,21 @@ def _as_json(raw: bytes) -> tuple[Any, str] | None:
     except (ValueError, UnicodeDecodeError):
         return None
     body, suffix = (raw[:-1], _NEWLINE) if raw.endswith(b"\n") else (raw, "")
-    for style, kwargs in _JSON_STYLES.items():
-        try:
-            if json.dumps(value, allow_nan=False, **kwargs).encode("utf-8") == body:
-                return value, style + suffix
-        except (ValueError, UnicodeEncodeError):
-            return None
-    return None
+    style = next((name for name, kwargs in _JSON_STYLES.items() if _reproduces(value, kwargs, body)), None)
+    # The value itself must survive YAML, which cannot carry lone surrogates or a BOM.
+    if style is None or _YAML_UNSAFE.search(json.dumps(value, ensure_ascii=False)):
+        return None
+    return value, style + suffix
+
+
+def _reproduces(value: Any, kwargs: dict[str, Any], raw: bytes) -> bool:
+    try:
+        return json.dumps(value, allow_nan=False, **kwargs).encode("utf-8") == raw
+    except (ValueError, UnicodeEncodeError):  # NaN/Infinity; lone surrogates in a non-ASCII style
+        return False
+
+
+_YAML_UNSAFE = re.compile("[\ud800-\udfff\ufeff]")
 
 
 def _as_text(raw: bytes) -> str | None:
@@ -111,7 +121,7 @@ def _as_text(raw: bytes) -> str | None:
     except UnicodeDecodeError:
         return None
     # Characters YAML cannot carry even quoted would not survive; keep those bodies as base64.
-    if any(0xD800 <= ord(c) <= 0xDFFF or c == "\ufeff" for c in text):
+    if _YAML_UNSAFE.search(text):
         return None
     return text
 
@@ -451,17 +461,9 @@ def atomic_write(path: Path, text: str) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        with _suppress_oserror():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-class _suppress_oserror:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return isinstance(exc[1], OSError)
 
 
 def save(path: str | os.PathLike[str], data: CassetteData) -> None:
@@ -481,5 +483,3 @@ def iter_cassette_files(paths: Sequence[Path]) -> Iterator[Path]:
         else:
             yield p
 
-
-CassetteLoader = Callable[[Path], CassetteData]
