@@ -41,7 +41,7 @@ def _inner_runs_without_cassetter(request: pytest.FixtureRequest, monkeypatch: p
     if "pytester" in request.fixturenames:
         request.getfixturevalue("pytester")  # it clears PYTEST_ADDOPTS when created
         monkeypatch.setenv(
-            "PYTEST_ADDOPTS", "-p no:cassetter -p no:hypothesispytest -o asyncio_default_fixture_loop_scope=function"
+            "PYTEST_ADDOPTS", "-p no:cassetter -p no:hypothesispytest -p no:langsmith_plugin -o asyncio_default_fixture_loop_scope=function"
         )
 
 

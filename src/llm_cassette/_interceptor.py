@@ -376,6 +376,7 @@ EXTRA_ASYNC_TRANSPORTS = (
     ("openai._vendor.httpx_aiohttp.transport", "AiohttpTransport"),
     ("anthropic._vendor.httpx_aiohttp.transport", "AiohttpTransport"),
     ("httpx_aiohttp.transport", "AiohttpTransport"),
+    ("litellm.llms.custom_httpx.aiohttp_transport", "LiteLLMAiohttpTransport"),
 )
 
 

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ._llm_view import describe
 from ._models import Interaction
 from ._session import Session
 
@@ -37,8 +38,6 @@ class CassetteStats:
 
 def tokens_of(interactions: Iterable[Interaction]) -> int:
     """Total tokens reported by the providers in these interactions' responses (0 when unknown)."""
-    from ._llm_view import describe
-
     total = 0
     for it in interactions:
         try:

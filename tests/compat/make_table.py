@@ -1,0 +1,255 @@
+"""Write docs/compatibility.md from the compatibility suite's list of what it covers.
+
+    python tests/compat/make_table.py            # rewrite the page with the installed versions
+    python tests/compat/make_table.py --check    # exit 1 if the page's rows differ from ENTRIES
+
+`ENTRIES` is the single list of (client, feature, status, test node id). `test_compat_table.py`
+checks that the committed page has exactly these rows (versions aside: they drift with every
+install) and that every test named here is collected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import re
+import sys
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = ROOT / "docs" / "compatibility.md"
+COMPAT = "tests/compat"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row: a client or runner, what is exercised, the outcome, and the test that proves it."""
+
+    client: str
+    feature: str
+    test: str  # node id relative to the repository root (without parametrize ids: every case)
+    status: str = "recorded and replayed"
+
+    @property
+    def row(self) -> tuple[str, str, str, str]:
+        return (self.client, self.feature, self.status, self.test)
+
+
+def _openai(name: str) -> str:
+    return f"{COMPAT}/test_compat_openai.py::{name}"
+
+
+def _anthropic(name: str) -> str:
+    return f"{COMPAT}/test_compat_anthropic.py::{name}"
+
+
+def _frameworks(name: str) -> str:
+    return f"{COMPAT}/test_compat_frameworks.py::{name}"
+
+
+def _httpx(name: str) -> str:
+    return f"{COMPAT}/test_compat_httpx.py::{name}"
+
+
+def _mocks(name: str) -> str:
+    return f"{COMPAT}/test_compat_mocks.py::{name}"
+
+
+def _runners(name: str) -> str:
+    return f"{COMPAT}/test_compat_runners.py::{name}"
+
+
+ENTRIES: tuple[Entry, ...] = (
+    Entry("openai", "chat completions, sync", _openai("test_chat_sync")),
+    Entry("openai", "chat completions, async", _openai("test_chat_async")),
+    Entry("openai", "chat completions, stream (sync)", _openai("test_chat_stream_sync")),
+    Entry("openai", "chat completions, stream (async)", _openai("test_chat_stream_async")),
+    Entry("openai", "tool calls, two turns", _openai("test_tool_calls")),
+    Entry("openai", "tool calls, streamed", _openai("test_tool_calls_streamed")),
+    Entry("openai", "`response_format` json_schema", _openai("test_response_format_json_schema")),
+    Entry("openai", "`chat.completions.parse` with a Pydantic model", _openai("test_parse_with_pydantic_model")),
+    Entry("openai", "embeddings, `encoding_format=float`", _openai("test_embeddings[float]")),
+    Entry("openai", "embeddings, `encoding_format=base64`", _openai("test_embeddings[base64]")),
+    Entry(
+        "openai",
+        "embeddings, SDK default (base64 decoded)",
+        _openai("test_embeddings_default_encoding_is_decoded_by_the_sdk"),
+    ),
+    Entry("openai", "Responses API, `output_text` (sync)", _openai("test_responses_api")),
+    Entry("openai", "Responses API, `output_text` (async)", _openai("test_responses_api_async")),
+    Entry("openai + aiohttp", "`DefaultAioHttpClient`: chat and stream", _openai("test_aiohttp_backend")),
+    Entry("anthropic", "messages, sync", _anthropic("test_messages_sync")),
+    Entry("anthropic", "messages, async", _anthropic("test_messages_async")),
+    Entry("anthropic", "messages, stream helper (sync)", _anthropic("test_messages_stream_sync")),
+    Entry("anthropic", "messages, raw event stream (async)", _anthropic("test_messages_stream_async")),
+    Entry("anthropic", "tool use, two turns", _anthropic("test_tool_use")),
+    Entry("anthropic", "tool use, streamed", _anthropic("test_tool_use_streamed")),
+    Entry("anthropic + aiohttp", "`DefaultAioHttpClient`: message and stream", _anthropic("test_aiohttp_backend")),
+    Entry("langchain-openai", "`ChatOpenAI.invoke`", _frameworks("test_langchain_openai_invoke")),
+    Entry("langchain-openai", "`ChatOpenAI.stream`", _frameworks("test_langchain_openai_stream")),
+    Entry("langchain-openai", "`ChatOpenAI.ainvoke`", _frameworks("test_langchain_openai_ainvoke")),
+    Entry("litellm", "`completion` with `api_base`", _frameworks("test_litellm_completion")),
+    Entry("litellm", "`completion`, stream", _frameworks("test_litellm_completion_stream")),
+    Entry("litellm", "`acompletion` and stream, default (aiohttp) transport", _frameworks("test_litellm_acompletion")),
+    Entry(
+        "litellm",
+        "`acompletion` and stream, `disable_aiohttp_transport = True`",
+        _frameworks("test_litellm_acompletion_over_httpx"),
+    ),
+    Entry("ollama", "chat", _frameworks("test_ollama_chat"), "skipped: the fake server has no Ollama route"),
+    Entry("httpx", "`Client`, sync", _httpx("test_sync[httpx]")),
+    Entry("httpx", "`AsyncClient`", _httpx("test_async[httpx]")),
+    Entry("httpx", "streamed response, sync", _httpx("test_stream_sync[httpx]")),
+    Entry("httpx", "streamed response, async: the same chunks", _httpx("test_stream_async[httpx]")),
+    Entry("httpx2", "`Client`, sync", _httpx("test_sync[httpx2]")),
+    Entry("httpx2", "`AsyncClient`", _httpx("test_async[httpx2]")),
+    Entry("httpx2", "streamed response, sync", _httpx("test_stream_sync[httpx2]")),
+    Entry("httpx2", "streamed response, async: the same chunks", _httpx("test_stream_async[httpx2]")),
+    Entry("httpx + httpx2", "both stacks in one cassette", _httpx("test_both_stacks_in_one_cassette")),
+    Entry("respx", '`respx.mock(using="httpx")` beside a cassette', _mocks("test_respx_using_httpx_mocker")),
+    Entry(
+        "respx", "default (httpcore) mocker with `ignore_hosts`", _mocks("test_respx_default_mocker_with_ignore_hosts")
+    ),
+    Entry("pytest-httpx", "`httpx_mock` with `should_mock`", _mocks("test_pytest_httpx")),
+    Entry(
+        "respx + pytest-httpx", "beside `@pytest.mark.llm_cassette`", _mocks("test_marker_beside_both_mock_libraries")
+    ),
+    Entry("pytest-asyncio", "auto mode: async fixture, module-level client", _runners("test_pytest_asyncio_auto_mode")),
+    Entry("pytest-asyncio", "strict mode", _runners("test_pytest_asyncio_strict_mode")),
+    Entry("anyio", "`@pytest.mark.anyio` (asyncio; trio when installed)", _runners("test_anyio_plugin")),
+    Entry("pytest-xdist", "`-n 4`: record and replay 12 tests", _runners("test_xdist_records_and_replays_in_parallel")),
+    Entry("unittest", "`use_cassette` on `TestCase` methods", _runners("test_unittest_testcase_with_the_decorator")),
+    Entry(
+        "unittest",
+        "replay with no cassette",
+        _runners("test_unittest_replay_without_cassette_fails"),
+        "refused: no request leaves",
+    ),
+    Entry("plain script", "`with use_cassette(...)`, sync and async", _runners("test_plain_script")),
+)
+
+# The distributions whose versions a client row reports; () is the Python version.
+DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "openai": ("openai",),
+    "openai + aiohttp": ("openai", "aiohttp"),
+    "anthropic": ("anthropic",),
+    "anthropic + aiohttp": ("anthropic", "aiohttp"),
+    "langchain-openai": ("langchain-openai",),
+    "litellm": ("litellm",),
+    "ollama": ("ollama",),
+    "httpx": ("httpx",),
+    "httpx2": ("httpx2",),
+    "httpx + httpx2": ("httpx", "httpx2"),
+    "respx": ("respx",),
+    "pytest-httpx": ("pytest-httpx",),
+    "respx + pytest-httpx": ("respx", "pytest-httpx"),
+    "pytest-asyncio": ("pytest-asyncio",),
+    "anyio": ("anyio",),
+    "pytest-xdist": ("pytest-xdist",),
+    "unittest": (),
+    "plain script": (),
+}
+
+COLUMNS = ("Client or runner", "Version", "Feature", "Status", "Test")
+
+HEADER = """\
+# Compatibility
+
+<!-- Generated by `python tests/compat/make_table.py` from its ENTRIES list; edit that list, not this
+table. `tests/compat/test_compat_table.py` fails when the rows below drift from the suite. -->
+
+What the compatibility suite (`tests/compat/`) proves works, and with which versions it last ran.
+Every row is one test: it drives the real client against the bundled fake server, records a fresh
+cassette, replays it with the server untouched, and checks that the caller saw the same thing both
+times. Regenerate the page with `python tests/compat/make_table.py`.
+
+Run with: Python {python}, pytest {pytest}, llm-cassette {ours}.
+"""
+
+FOOTER = """
+## Notes
+
+- **litellm** pins `openai<3`; the suite runs it beside `openai` 3.x, which its `openai/...` models
+  work with. Install it without letting it downgrade the SDK, e.g.
+  `pip install litellm && pip install -U "openai>=3"`. Import it with
+  `LITELLM_LOCAL_MODEL_COST_MAP=True` so that it does not fetch its price map from the network.
+  Its async calls go through its own aiohttp transport, which llm-cassette intercepts like the
+  SDKs' aiohttp backends; `litellm.disable_aiohttp_transport = True` works as well.
+- **respx**: `respx.mock(using="httpx")` mocks above the cassette and needs nothing else. Its default
+  mocker patches httpcore, below the cassette: pass the mocked hosts in `ignore_hosts`, or the
+  cassette records the mocked answers and replays them without respx seeing the call; a
+  pass-through route to the model server is only reached while recording.
+- **respx** and **pytest-httpx** patch `httpx` only; the `openai` and `anthropic` SDKs send through
+  `httpx2` and are never seen by them.
+- **ollama** has no route in the fake server yet, so its row is skipped.
+"""
+
+
+def installed(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def versions_of(client: str) -> str:
+    """`3.54.0` for one distribution, `openai 3.54.0, aiohttp 3.14.5` for several."""
+    names = DISTRIBUTIONS[client]
+    if not names:
+        return f"Python {platform.python_version()}"
+    if len(names) == 1:
+        return installed(names[0])
+    return ", ".join(f"{name} {installed(name)}" for name in names)
+
+
+def render() -> str:
+    """The whole page, with the versions installed now."""
+    lines = [
+        HEADER.format(
+            python=platform.python_version(), pytest=installed("pytest"), ours=installed("pytest-llm-cassette")
+        ),
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "|".join("---" for _ in COLUMNS) + "|",
+    ]
+    for e in ENTRIES:
+        cells = (e.client, versions_of(e.client), e.feature, e.status, f"`{e.test}`")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n" + FOOTER
+
+
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+
+
+def rows_of(page: str) -> list[tuple[str, str, str, str]]:
+    """(client, feature, status, test) of every table row of a page, versions dropped."""
+    rows = []
+    for line in page.splitlines():
+        if not line.startswith("|") or line.startswith("|---"):
+            continue
+        cells = [c.strip() for c in _CELL_SPLIT.split(line.strip())[1:-1]]
+        if tuple(cells) == COLUMNS:
+            continue
+        client, _version, feature, status, test = cells
+        rows.append((client, feature, status, test.strip("`")))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--check", action="store_true", help="only compare the page's rows with ENTRIES")
+    args = parser.parse_args(argv)
+    if args.check:
+        current = rows_of(PAGE.read_text(encoding="utf-8")) if PAGE.exists() else []
+        if current != [e.row for e in ENTRIES]:
+            print(f"{PAGE} is out of date: run `python tests/compat/make_table.py`", file=sys.stderr)
+            return 1
+        return 0
+    PAGE.write_text(render(), encoding="utf-8")
+    print(f"wrote {PAGE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
