@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import re
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -47,6 +48,162 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
             )
         return super().construct_object(node, deep)
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # A duplicate key (a bad merge, a hand edit) would silently drop one of the two values.
+        self.flatten_mapping(node)
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in mapping
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark, "found unhashable key", key_node.start_mark
+                ) from None
+            if duplicate:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+# Deeper than any real cassette (a JSON body nests a few dozen levels), far below what overflows
+# libyaml's recursive composer (the C stack) or Python's recursion limit.
+MAX_DEPTH = 200
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def _check_depth(text: str | bytes) -> None:
+    """Raise `_TooDeep` where `text` nests deeper than MAX_DEPTH (from events: no recursion)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_BaseLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _TooDeep(event.start_mark.line + 1 if event.start_mark is not None else 1)
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
+def _json_depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_COLLECTION_TAGS = (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+_NO_KEY: Any = object()
+# Plain scalar text -> its value (keys, statuses, small numbers: the same few hundred in every
+# cassette). Values are immutable, the resolution depends on the text alone; bounded.
+_plain_values: dict[str, Any] = {}
+
+
+class _Unusual(Exception):
+    """The document uses a YAML feature the fast builder leaves to PyYAML's constructor."""
+
+
+def _parse(text: str | bytes) -> Any:
+    """`yaml.load(text, Loader=_Loader)`, built straight from the parser's events.
+
+    PyYAML composes a node per value (resolving every scalar in Python) and then walks the nodes
+    again to construct; building from events skips the nodes and resolves each distinct plain
+    scalar once: five times faster on a large cassette. Anything unusual (aliases, explicit
+    collection tags, merge keys, unhashable keys, several documents) goes the PyYAML way, so the
+    result and the errors are the same either way.
+    """
+    try:
+        return _parse_events(text)
+    except _Unusual:
+        _check_depth(text)  # PyYAML's composer recurses: refuse what would overflow it
+        return yaml.load(text, Loader=_Loader)
+
+
+def _parse_events(text: str | bytes) -> Any:
+    loader = _Loader(text)
+    try:
+        get_event = loader.get_event
+        resolve = loader.resolve
+        constructors = loader.yaml_constructors
+        containers: list[Any] = []  # the open mappings and sequences, innermost last
+        keys: list[Any] = []  # for each open container: the key awaiting its value (mappings)
+        root: Any = None
+        get_event()  # StreamStartEvent
+        event = get_event()
+        if isinstance(event, yaml.StreamEndEvent):
+            return None
+        while True:
+            event = get_event()
+            cls = event.__class__
+            if cls is yaml.ScalarEvent:
+                tag, text_value = event.tag, event.value
+                if tag is None or tag == "!":
+                    if event.implicit[0]:  # plain: its type depends on how it reads
+                        value = _plain_values.get(text_value, _NO_KEY)
+                        if value is _NO_KEY:
+                            tag = resolve(yaml.ScalarNode, text_value, event.implicit)
+                            value = _construct_scalar(loader, constructors, tag, event)
+                            if len(text_value) <= 40 and len(_plain_values) < 8192:
+                                _plain_values[text_value] = value
+                    else:
+                        value = text_value
+                elif tag == _STR_TAG:
+                    value = text_value
+                else:
+                    value = _construct_scalar(loader, constructors, tag, event)
+            elif cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
+                if event.tag not in _COLLECTION_TAGS:
+                    raise _Unusual
+                if len(containers) >= MAX_DEPTH:
+                    raise _TooDeep(event.start_mark.line + 1)
+                containers.append({} if cls is yaml.MappingStartEvent else [])
+                keys.append(_NO_KEY)
+                continue
+            elif cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
+                keys.pop()
+                value = containers.pop()
+            elif cls is yaml.AliasEvent:
+                raise _Unusual  # refused by `_Loader`, whose error names the anchor's line
+            else:  # DocumentEndEvent
+                if not isinstance(get_event(), yaml.StreamEndEvent):
+                    raise _Unusual  # several documents: PyYAML reports it
+                return root
+            if not containers:
+                root = value
+                continue
+            parent = containers[-1]
+            if parent.__class__ is list:
+                parent.append(value)
+            elif keys[-1] is _NO_KEY:
+                if value.__class__ is dict or value.__class__ is list:
+                    raise _Unusual  # unhashable key: PyYAML reports it
+                if value in parent:
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {value!r}", event.start_mark)
+                keys[-1] = value
+            else:
+                parent[keys[-1]] = value
+                keys[-1] = _NO_KEY
+    finally:
+        loader.dispose()
+
+
+def _construct_scalar(loader: Any, constructors: dict[Any, Any], tag: str, event: Any) -> Any:
+    if tag == _STR_TAG:
+        return event.value
+    construct = constructors.get(tag)
+    if construct is None or tag == "tag:yaml.org,2002:merge":
+        raise _Unusual
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+    return construct(loader, node)
+
 
 class _Dumper(_BaseDumper):  # type: ignore[misc]
     def ignore_aliases(self, data: Any) -> bool:
@@ -54,6 +211,10 @@ class _Dumper(_BaseDumper):  # type: ignore[misc]
 
 
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    # NEL and the Unicode line/paragraph separators are line breaks to a YAML reader: PyYAML's
+    # pure-Python emitter writes them raw outside double quotes, and they come back as "\n".
+    if "\x85" in data or "\u2028" in data or "\u2029" in data:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
     # Multi-line text reads best as a block scalar; the emitter falls back to a quoted style
     # whenever block style could not round-trip the exact string.
     if "\n" in data and len(data) > 1:
@@ -95,7 +256,9 @@ def _as_json(raw: bytes) -> tuple[Any, str] | None:
         return None
     try:
         value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if _json_depth(value) > MAX_DEPTH - 10:  # as YAML it must load back under MAX_DEPTH: keep it text
         return None
     body, suffix = (raw[:-1], _NEWLINE) if raw.endswith(b"\n") else (raw, "")
     style = next((name for name, kwargs in _JSON_STYLES.items() if _reproduces(value, kwargs, body)), None)
@@ -368,8 +531,8 @@ def from_document(doc: Any) -> CassetteData:
 def _line_of(text: str, path: Sequence[str | int]) -> int | None:
     """1-based line of the node at `path`, found by composing the document with marks."""
     try:
-        node: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+        node: yaml.Node | None = yaml.compose(text, Loader=_BaseLoader)  # libyaml when present
+    except (yaml.YAMLError, RecursionError):
         return None
     line = node.start_mark.line + 1 if node is not None else None
     for key in path:
@@ -398,7 +561,14 @@ def max_size() -> int:
 def loads(text: str | bytes, path: Path | str | None = None) -> CassetteData:
     """Parse cassette text. Raises `CassetteFormatError` with file and line."""
     try:
-        doc = yaml.load(text, Loader=_Loader)
+        doc = _parse(text)
+    except _TooDeep as exc:
+        raise CassetteFormatError(path, f"nested more than {MAX_DEPTH} levels deep", exc.line) from None
+    except yaml.reader.ReaderError as exc:
+        # Bad UTF-8 or a control character: the position is an offset into what was read.
+        before = text[: exc.position]
+        at = (before.count(b"\n") if isinstance(before, bytes) else before.count("\n")) + 1
+        raise CassetteFormatError(path, f"invalid YAML: {exc}", at) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -438,16 +608,26 @@ def load(path: str | os.PathLike[str]) -> CassetteData:
         hit = _cache.get(key)
     if hit is not None and hit[0] == identity:
         return hit[1]
+    if not stat.S_ISREG(st.st_mode):
+        raise CassetteFormatError(path, "not a regular file (a device, a FIFO or a folder cannot be a cassette)")
     limit = max_size()
-    if st.st_size > limit:
-        raise CassetteFormatError(
-            path, f"file is {st.st_size} bytes, over the {limit}-byte limit (set {MAX_SIZE_ENV} to raise it)"
-        )
-    raw = path.read_bytes()
+    with open(path, "rb") as f:
+        raw = f.read(limit + 1)  # st_size may not be the size (a file still growing): never read past it
+    if len(raw) > limit:
+        raise CassetteFormatError(path, f"file is over the {limit}-byte limit (set {MAX_SIZE_ENV} to raise it)")
     data = loads(raw, path)
     with _cache_lock:
         _cache[key] = (identity, data)
     return data
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)  # the only way to read it; done once, at import
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -455,6 +635,12 @@ def atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates the file 0600: give it the cassette's mode, or a plain new file's.
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            mode = 0o666 & ~_UMASK
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()
@@ -482,4 +668,3 @@ def iter_cassette_files(paths: Sequence[Path]) -> Iterator[Path]:
             yield from sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and q.is_file())
         else:
             yield p
-

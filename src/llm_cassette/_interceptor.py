@@ -160,6 +160,12 @@ class _ReplaySync:
 
     def __iter__(self) -> Iterator[bytes]:
         scale, started = self._scale, self._started
+        if not scale:
+            for chunk in self._chunks:
+                yield chunk.data
+            if self._error is not None:
+                raise self._adapter.exception(self._error, self._request)
+            return
         for chunk in self._chunks:
             if scale:
                 delay = started + chunk.t * scale / 1000.0 - time.perf_counter()
@@ -176,6 +182,12 @@ class _ReplaySync:
 class _ReplayAsync(_ReplaySync):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         scale, started = self._scale, self._started
+        if not scale:
+            for chunk in self._chunks:
+                yield chunk.data
+            if self._error is not None:
+                raise self._adapter.exception(self._error, self._request)
+            return
         for chunk in self._chunks:
             if scale:
                 delay = started + chunk.t * scale / 1000.0 - time.perf_counter()
@@ -341,12 +353,20 @@ class StackAdapter:
             raise self.exception(interaction.error, request)
         resp = interaction.response
         assert resp is not None
-        headers = list(resp.headers)
+        headers: Any = resp.headers
         if resp.status in RETRYABLE_STATUSES and not session.keep_retry_headers:
             # SDKs honour `retry-after-ms` before `retry-after`: 1 ms makes the recorded back-off
             # near-instant without changing what else the caller sees.
             headers = [(k, v) for k, v in headers if k.lower() != "retry-after-ms"]
             headers.append(("retry-after-ms", "1"))
+        if not all(v.isascii() for _, v in headers):
+            # httpx encodes str header values as ASCII, but a recorded value may hold any text
+            # (httpx decoded the server's bytes): UTF-8 bytes decode back to the same str.
+            headers = [(k, v.encode("utf-8")) for k, v in headers]
+        if resp.chunks is None and resp.error is None and not session.replay_timing:
+            # A whole body with nothing to time or raise: one ByteStream, as httpx would build it.
+            stream: Any = self.module.ByteStream(resp.body)
+            return self.module.Response(resp.status, headers=headers, stream=stream, request=request)
         chunks = resp.chunks
         if chunks is None:
             chunks = (Chunk(resp.body, resp.t),) if resp.body else ()

@@ -8,6 +8,7 @@ cost of a match does not grow with the cassette.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -73,7 +74,7 @@ def parse_json_body(body: bytes) -> tuple[bool, Any]:
         return False, None
     try:
         return True, json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return False, None
 
 
@@ -107,7 +108,7 @@ class MatchRules:
                 raise CassetteError(f"ignore_body_fields items must be dotted field paths, not {f!r}")
         return cls(match_on=items, ignore_body_fields=fields)
 
-    @property
+    @functools.cached_property
     def custom(self) -> tuple[CustomMatcher, ...]:
         return tuple(m for m in self.match_on if not isinstance(m, str))
 
@@ -118,6 +119,11 @@ class MatchRules:
         for f in self.ignore_body_fields:
             value = _drop_path(value, f.split("."))
         return "json:" + canonical_json(value)
+
+    @property
+    def keyed_by_method_url_body(self) -> bool:
+        """True when `key()` depends on nothing but the method, URL and body of a request."""
+        return "headers" not in self.match_on
 
     def key(self, req: Request) -> tuple[object, ...]:
         """The hashable key of the built-in matchers; equal keys mean a match on all of them."""

@@ -153,6 +153,7 @@ class Session:
         self._used: set[int] = set()
         self._last_match: dict[tuple[object, ...], int] = {}
         self._index: dict[tuple[object, ...], list[int]] = {}
+        self._known_keys: dict[tuple[str, str, bytes], tuple[object, ...]] = {}
         self._fault_calls: dict[int, int] = {}
         self._lock = threading.Lock()
         self._open = False
@@ -168,7 +169,7 @@ class Session:
         if self.existed and self.record_mode is not RecordMode.ALL:
             data = _format.load(self.path)
             self.loaded = list(data.interactions)
-            self._index = _index_for(data, self.rules)
+            self._index, self._known_keys = _index_for(data, self.rules)
         elif self.existed and self.accumulate:
             self._kept = list(_format.load(self.path).interactions)
         self._open = True
@@ -216,6 +217,8 @@ class Session:
         with self._lock:
             entries = list(self._entries)
         recorded = any(isinstance(e, Recording) for e in entries)
+        if self.record_mode is RecordMode.ALL and failed and self.existed and not self.accumulate:
+            return False  # an interrupted re-recording is partial: the previous cassette stays
         if self._kept:
             entries = [*self._kept, *entries]
         if self.record_mode is RecordMode.NEW_EPISODES and (failed or self.accumulate):
@@ -257,8 +260,7 @@ class Session:
     def plan(self, request: Request) -> Plan:
         """Decide what `request` gets. Raises `CassetteMiss` when nothing may answer it."""
         __tracebackhide__ = True
-        host = (urlsplit(request.url).hostname or "").lower()
-        if host in self.ignore_hosts:
+        if self.ignore_hosts and (urlsplit(request.url).hostname or "").lower() in self.ignore_hosts:
             with self._lock:
                 self.passthrough_count += 1
             return Plan("passthrough")
@@ -287,7 +289,10 @@ class Session:
 
     def _match(self, request: Request) -> int | None:
         view = self.redactor.request_for_matching(request)
-        key = self.rules.key(view)
+        # A request sent byte for byte as recorded (the usual case) skips parsing and canonicalising.
+        key = self._known_keys.get((view.method, view.url, view.body))
+        if key is None:
+            key = self.rules.key(view)
         candidates = self._index.get(key, ())
         custom = self.rules.custom
         for i in candidates:
@@ -365,16 +370,27 @@ class Session:
 _index_lock = threading.Lock()
 
 
-def _index_for(data: CassetteData, rules: MatchRules) -> dict[tuple[object, ...], list[int]]:
-    """The match index of a (cached, shared) cassette, itself cached per match rules."""
+def _index_for(
+    data: CassetteData, rules: MatchRules
+) -> tuple[dict[tuple[object, ...], list[int]], dict[tuple[str, str, bytes], tuple[object, ...]]]:
+    """The match index of a (cached, shared) cassette, itself cached per match rules.
+
+    Also returns the match key of every recorded (method, URL, body), so that a request sent
+    exactly as recorded finds its key with one hash lookup (empty when keys involve headers).
+    """
     cache_key = (rules.match_on, rules.ignore_body_fields)
     with _index_lock:
         hit = data.index_cache.get(cache_key)
     if hit is not None:
         return hit  # type: ignore[return-value]
     index: dict[tuple[object, ...], list[int]] = {}
+    known: dict[tuple[str, str, bytes], tuple[object, ...]] = {}
     for i, it in enumerate(data.interactions):
-        index.setdefault(rules.key(it.request), []).append(i)
+        req = it.request
+        key = rules.key(req)
+        index.setdefault(key, []).append(i)
+        if rules.keyed_by_method_url_body:
+            known[req.method, req.url, req.body] = key
     with _index_lock:
-        data.index_cache[cache_key] = index
-    return index
+        data.index_cache[cache_key] = (index, known)
+    return index, known
