@@ -1,0 +1,1 @@
+"""Benchmarks: llm-cassette side by side with its peers (`python benchmarks/run.py`)."""
