@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -12,10 +13,13 @@ from llm_cassette.fake_server import FakeServer
 # here, so that a first import inside an inner run cannot leave two copies of their exception
 # classes (httpx maps httpcore errors by class identity).
 for _name in ("httpcore", "httpcore2", "h11", "anyio", "openai", "anthropic", "fastapi", "hypothesis"):
-    try:
+    with contextlib.suppress(ImportError):  # optional in some environments
         __import__(_name)
-    except ImportError:  # pragma: no cover - optional in some environments
-        pass
+
+# Inner pytest runs: no cassetter (clashes with pytest-recording), no slow unrelated plugins.
+INNER_ADDOPTS = (
+    "-p no:cassetter -p no:hypothesispytest -p no:langsmith_plugin -o asyncio_default_fixture_loop_scope=function"
+)
 
 FAKE_OPENAI_KEY = "sk-fake-openai-key-for-tests-0000"
 FAKE_ANTHROPIC_KEY = "sk-ant-fake-anthropic-key-for-tests-0000"
@@ -40,9 +44,7 @@ def _inner_runs_without_cassetter(request: pytest.FixtureRequest, monkeypatch: p
     (it cannot load beside pytest-recording; tests that need it say so)."""
     if "pytester" in request.fixturenames:
         request.getfixturevalue("pytester")  # it clears PYTEST_ADDOPTS when created
-        monkeypatch.setenv(
-            "PYTEST_ADDOPTS", "-p no:cassetter -p no:hypothesispytest -p no:langsmith_plugin -o asyncio_default_fixture_loop_scope=function"
-        )
+        monkeypatch.setenv("PYTEST_ADDOPTS", INNER_ADDOPTS)
 
 
 @pytest.fixture

@@ -480,7 +480,11 @@ def test_runs_beside_cassetter(
 ) -> None:
     pytest.importorskip("cassetter")
     monkeypatch.setenv(
-        "PYTEST_ADDOPTS", "-p no:recording -p no:hypothesispytest -p no:langsmith_plugin -o asyncio_default_fixture_loop_scope=function"
+        "PYTEST_ADDOPTS",
+        (
+            "-p no:recording -p no:hypothesispytest -p no:langsmith_plugin "
+            "-o asyncio_default_fixture_loop_scope=function"
+        ),
     )
     make_module(
         pytester,
