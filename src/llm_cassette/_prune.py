@@ -26,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def collect_used(pytest_args: list[str]) -> tuple[Path, set[Path]]:
-    """(cassette dir, cassette paths used by the collected tests), from a pytest collection run."""
+def collect_used(pytest_args: list[str]) -> tuple[Path, set[Path], set[Path]]:
+    """(cassette dir, the collected modules' cassette folders, cassette paths the collected tests use)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "used.txt"
         cmd = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
@@ -37,17 +37,19 @@ def collect_used(pytest_args: list[str]) -> tuple[Path, set[Path]]:
             raise RuntimeError(f"test collection failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}")
         lines = out.read_text(encoding="utf-8").splitlines()
     cassette_dir = Path(lines[0].split(":", 1)[1].strip())
-    return cassette_dir, {Path(line) for line in lines[1:] if line.strip()}
+    folders = {Path(line.split(":", 1)[1].strip()) for line in lines if line.startswith("# module folder:")}
+    return cassette_dir, folders, {Path(line) for line in lines if line.strip() and not line.startswith("#")}
 
 
 def run(args: argparse.Namespace) -> int:
     pytest_args = [a for a in args.pytest_args if a != "--"]
     try:
-        cassette_dir, used = collect_used(pytest_args)
+        cassette_dir, folders, used = collect_used(pytest_args)
     except RuntimeError as exc:
         print(f"llm-cassette prune: {exc}", file=sys.stderr)
         return 2
-    orphans = orphan_cassettes(used, [cassette_dir])
+    # A partial collection (some test paths given) only speaks for its own modules' folders.
+    orphans = orphan_cassettes(used, folders if pytest_args else [cassette_dir])
     if not orphans:
         print(f"no orphan cassettes under {cassette_dir} ({len(used)} used by the collected tests)")
         return 0

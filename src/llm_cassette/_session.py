@@ -111,6 +111,7 @@ class Session:
         before_record_response: Any = None,
         rerecord_hint: str | None = None,
         accumulate: bool = False,
+        keep_unused: bool = False,
         read_only: bool = False,
     ) -> None:
         self.path = Path(path)
@@ -137,10 +138,15 @@ class Session:
         )
         self.before_record_request = before_record_request
         self.before_record_response = before_record_response
-        self.rerecord_hint = rerecord_hint or "run the test again with `pytest --record` to re-record it"
+        self.rerecord_hint = rerecord_hint or (
+            "run again with record_mode='new_episodes' (or LLM_CASSETTE_RECORD_MODE=new_episodes) to record "
+            "what is missing, or 'all' to record the cassette from scratch"
+        )
         # Another test of this run already recorded into this file (a shared cassette name): add to
         # what it wrote instead of replacing it.
         self.accumulate = accumulate
+        # A cassette several tests share by name: what one test does not use belongs to another.
+        self.keep_unused = keep_unused
         self._kept: list[Interaction] = []
 
         self.existed = False
@@ -191,7 +197,12 @@ class Session:
         """What the cassette holds now: as loaded when replaying, what would be saved when recording."""
         if self.replays_only or not self._entries:
             return list(self.loaded) if self.replays_only else []
-        return [e.to_interaction() if isinstance(e, Recording) else e for e in self._entries]
+        out: list[Interaction] = []
+        for e in self._entries:  # redacted and hooked exactly as they will be saved
+            it = self._finalize(e) if isinstance(e, Recording) else e
+            if it is not None:
+                out.append(it)
+        return out
 
     @property
     def played_interactions(self) -> list[Interaction]:
@@ -221,7 +232,7 @@ class Session:
             return False  # an interrupted re-recording is partial: the previous cassette stays
         if self._kept:
             entries = [*self._kept, *entries]
-        if self.record_mode is RecordMode.NEW_EPISODES and (failed or self.accumulate):
+        if self.record_mode is RecordMode.NEW_EPISODES and (failed or self.accumulate or self.keep_unused):
             # A failing test may not have sent everything: never drop recordings on a failure; and
             # what earlier tests of this run recorded into a shared cassette stays, first.
             unused = [it for i, it in enumerate(self.loaded) if i not in self._used]
@@ -306,13 +317,16 @@ class Session:
         return None
 
     def _fault_plan(self, request: Request) -> Plan | None:
+        # Every fault counts every request it watches, whether or not an earlier fault answers it.
+        hit: Fault | None = None
         for fi, fault in enumerate(self.faults):
             if not fault.counts(request):
                 continue
             n = self._fault_calls.get(fi, 0) + 1
             self._fault_calls[fi] = n
-            if not fault.applies(n):
-                continue
+            if hit is None and fault.applies(n):
+                hit = fault
+        for fault in (hit,) if hit is not None else ():
             if fault.kind == "http":
                 return Plan("replay", interaction=http_fault_interaction(fault, request))
             if fault.kind == "error":
@@ -338,9 +352,11 @@ class Session:
     def _miss_message(self, request: Request, why: str | None = None) -> str:
         lines = [f"llm-cassette: no recorded interaction matches this request ({self.record_mode.value} mode)"]
         lines.append(f"  cassette: {self.path}")
-        lines.append(f"  request:  {request.method} {request.url}")
+        # The message lands in CI logs: show the request as it would be recorded, secrets redacted.
+        shown = self.redactor.request_for_matching(request)
+        lines.append(f"  request:  {request.method} {shown.url}")
         if request.body:
-            body = request.body[:300].decode("utf-8", "replace")
+            body = shown.body[:300].decode("utf-8", "replace")
             lines.append(f"            {body}{'…' if len(request.body) > 300 else ''}")
         if why:
             lines.append(f"  why:      {why}")

@@ -111,7 +111,10 @@ def pytest_configure(config: pytest.Config) -> None:
     flag = config.getoption("llm_record_mode")
     if flag is None and config.getoption("llm_record"):
         flag = RecordMode.NEW_EPISODES.value
-    config.stash[_cli_mode_key] = RecordMode.parse(flag, "--llm-record-mode") if flag else mode_from_env()
+    try:
+        config.stash[_cli_mode_key] = RecordMode.parse(flag, "--llm-record-mode") if flag else mode_from_env()
+    except CassetteError as exc:
+        raise pytest.UsageError(str(exc)) from None
     block = config.getoption("llm_block_network")
     if block is None:
         block = bool(config.getini("llm_block_network"))
@@ -216,7 +219,14 @@ def build_session(item: pytest.Item) -> Session:
     path = default_cassette_path(item, name)
     hint = f"pytest --record {item.nodeid!r}   (or --llm-record-mode=all to record it from scratch)"
     written: dict[str, str] = item.config.stash[_written_key]
-    session = Session(path, mode or RecordMode.NONE, rerecord_hint=hint, accumulate=str(path) in written, **options)
+    session = Session(
+        path,
+        mode or RecordMode.NONE,
+        rerecord_hint=hint,
+        accumulate=str(path) in written,
+        keep_unused=name is not None,  # a named cassette may be shared: others use what this test does not
+        **options,
+    )
     if session.records or (session.record_mode is RecordMode.ONCE and not path.exists()):
         _claim(item, path)
         written.setdefault(str(path), item.nodeid)
@@ -334,7 +344,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         used.add(path)
         folders.add(default_cassette_path(item).parent)
     if used_list:
-        lines = [f"# cassette dir: {cassette_dir(config)}\n"] + [f"{p}\n" for p in sorted(used)]
+        lines = [f"# cassette dir: {cassette_dir(config)}\n"]
+        lines += [f"# module folder: {f}\n" for f in sorted(folders)]
+        lines += [f"{p}\n" for p in sorted(used)]
         Path(used_list).write_text("".join(lines), encoding="utf-8")
     if wants_orphans:
         orphans = [str(p) for p in orphan_cassettes(used, folders)]
@@ -412,7 +424,8 @@ class UnusedInteractionsWarning(UserWarning):
 
 def unused_message(session: Session) -> str | None:
     # A test with injected faults may by design never reach the recording it borrows.
-    if not session.replays_only or session.misses or session.faults:
+    # A named (possibly shared) cassette holds other tests' interactions too.
+    if not session.replays_only or session.misses or session.faults or session.keep_unused:
         return None
     unused = session.unused_interactions
     if not unused:
