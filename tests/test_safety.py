@@ -53,6 +53,8 @@ def test_no_key_byte_reaches_disk_and_replay_still_passes(
             ) as s:
                 text = "".join(s.text_stream)
             assert text.startswith("Echo: echo ")
+            client.close()
+            a.close()
             # A key in the query string and a custom header echoed back in the response.
             g = httpx.post(
                 URL + "/v1/chat/completions?key=" + os.environ["GOOGLE_API_KEY"],
@@ -100,6 +102,8 @@ def test_replay_needs_no_provider_key(
             assert a.messages.create(
                 model="claude-haiku-4-5", max_tokens=20, messages=[{"role": "user", "content": "hi"}]
             ).content[0].text == "Echo: hi"
+            o.close()
+            a.close()
         """
     )
     monkeypatch.setenv("OPENAI_API_KEY", "sk-fake-recording-key-0000000000")

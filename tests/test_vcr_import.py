@@ -198,7 +198,7 @@ def test_migrating_a_pytest_recording_suite(
             assert "Paris" in reply.json()["choices"][0]["message"]["content"]
         """
     )
-    tests = pytester.mkpydir("tests")
+    tests = pytester.mkdir("tests")  # no package: `tests` may already name another package here
     (tests / "test_app.py").write_text(test_code.replace("MARK", "vcr"))
     pytester.runpytest("-p", "recording", "--record-mode=once").assert_outcomes(passed=1)
     assert (tests / "cassettes" / "test_app" / "test_capital.yaml").is_file()

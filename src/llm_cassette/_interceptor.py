@@ -111,32 +111,50 @@ class _DropSync:
         self._tee = tee
         self._after = after
         self._exc = exc
+        self._it: Any = None
 
     def __iter__(self) -> Iterator[bytes]:
-        if self._after:
-            for n, chunk in enumerate(self._tee, start=1):
-                yield chunk
-                if n >= self._after:
-                    break
+        # One iterator over the tee, kept for close(): the rest of the body is read through the
+        # same stream the caller started, never through a second one.
+        self._it = iter(self._tee)
+        for _ in range(self._after):
+            chunk = next(self._it, None)
+            if chunk is None:
+                break
+            yield chunk
         raise self._exc
 
     def close(self) -> None:
-        self._tee.close()
+        try:
+            if self._it is not None:
+                for _ in self._it:  # the recording gets the whole response
+                    pass
+        except Exception:  # a transport error here is already in the recording
+            pass
+        finally:
+            self._tee.close()
 
 
 class _DropAsync(_DropSync):
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        if self._after:
-            n = 0
-            async for chunk in self._tee:
-                yield chunk
-                n += 1
-                if n >= self._after:
-                    break
+        self._it = self._tee.__aiter__()
+        for _ in range(self._after):
+            try:
+                chunk = await self._it.__anext__()
+            except StopAsyncIteration:
+                break
+            yield chunk
         raise self._exc
 
     async def aclose(self) -> None:
-        await self._tee.aclose()
+        try:
+            if self._it is not None:
+                async for _ in self._it:
+                    pass
+        except Exception:  # a transport error here is already in the recording
+            pass
+        finally:
+            await self._tee.aclose()
 
 
 class _ReplaySync:

@@ -141,6 +141,7 @@ _stats_key = pytest.StashKey[list[CassetteStats]]()
 _orphans_key = pytest.StashKey[list[str]]()
 _item_stats_key = pytest.StashKey[CassetteStats]()
 _written_key = pytest.StashKey[dict[str, str]]()
+_uses_key = pytest.StashKey[dict[str, int]]()
 _run_uids_key = pytest.StashKey[set[str]]()
 
 
@@ -224,7 +225,8 @@ def build_session(item: pytest.Item) -> Session:
         mode or RecordMode.NONE,
         rerecord_hint=hint,
         accumulate=str(path) in written,
-        keep_unused=name is not None,  # a named cassette may be shared: others use what this test does not
+        # A cassette several collected tests share: what this test does not use, another one does.
+        keep_unused=item.config.stash.get(_uses_key, {}).get(str(path), 0) > 1,
         **options,
     )
     if session.records or (session.record_mode is RecordMode.ONCE and not path.exists()):
@@ -329,10 +331,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     # Orphans only make sense when whole modules were collected (not single tests by node id).
     wants_orphans = config.stash.get(_strict_key, False) and not any("::" in str(a) for a in config.args)
     used_list = config.getoption("llm_cassette_list_used")
-    if not (wants_orphans or used_list):
-        return
     used: set[Path] = set()
     folders: set[Path] = set()
+    uses: dict[str, int] = {}
     for item in items:
         if not _wants_cassette(item):
             continue
@@ -341,8 +342,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         except CassetteError:
             continue
         path = default_cassette_path(item, name)
+        uses[str(path)] = uses.get(str(path), 0) + 1
         used.add(path)
         folders.add(default_cassette_path(item).parent)
+    config.stash[_uses_key] = uses
     if used_list:
         lines = [f"# cassette dir: {cassette_dir(config)}\n"]
         lines += [f"# module folder: {f}\n" for f in sorted(folders)]
@@ -424,7 +427,7 @@ class UnusedInteractionsWarning(UserWarning):
 
 def unused_message(session: Session) -> str | None:
     # A test with injected faults may by design never reach the recording it borrows.
-    # A named (possibly shared) cassette holds other tests' interactions too.
+    # A cassette several tests share holds the other tests' interactions too.
     if not session.replays_only or session.misses or session.faults or session.keep_unused:
         return None
     unused = session.unused_interactions
