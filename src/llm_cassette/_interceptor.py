@@ -176,22 +176,21 @@ class _ReplaySync:
         self._scale = scale
         self._started = started
 
-    def __iter__(self) -> Iterator[bytes]:
-        scale, started = self._scale, self._started
-        if not scale:
-            for chunk in self._chunks:
-                yield chunk.data
-            if self._error is not None:
-                raise self._adapter.exception(self._error, self._request)
-            return
-        for chunk in self._chunks:
-            if scale:
-                delay = started + chunk.t * scale / 1000.0 - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-            yield chunk.data
+    def _delay(self, chunk: Chunk) -> float:
+        """Seconds to wait before `chunk` so that it arrives at its recorded (scaled) time."""
+        return self._started + chunk.t * self._scale / 1000.0 - time.perf_counter()
+
+    def _end(self) -> None:
         if self._error is not None:
             raise self._adapter.exception(self._error, self._request)
+
+    def __iter__(self) -> Iterator[bytes]:
+        timed = bool(self._scale)  # default replay: as fast as possible, no clock per chunk
+        for chunk in self._chunks:
+            if timed and (delay := self._delay(chunk)) > 0:
+                time.sleep(delay)
+            yield chunk.data
+        self._end()
 
     def close(self) -> None:
         pass
@@ -199,21 +198,12 @@ class _ReplaySync:
 
 class _ReplayAsync(_ReplaySync):
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        scale, started = self._scale, self._started
-        if not scale:
-            for chunk in self._chunks:
-                yield chunk.data
-            if self._error is not None:
-                raise self._adapter.exception(self._error, self._request)
-            return
+        timed = bool(self._scale)
         for chunk in self._chunks:
-            if scale:
-                delay = started + chunk.t * scale / 1000.0 - time.perf_counter()
-                if delay > 0:
-                    await _async_sleep(delay)
+            if timed and (delay := self._delay(chunk)) > 0:
+                await _async_sleep(delay)
             yield chunk.data
-        if self._error is not None:
-            raise self._adapter.exception(self._error, self._request)
+        self._end()
 
     async def aclose(self) -> None:
         pass
