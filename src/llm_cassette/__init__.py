@@ -1,30 +1,37 @@
 """llm-cassette: record real LLM API traffic once, replay it forever.
 
-Public names are re-exported here; the pytest plugin lives in `llm_cassette.plugin`.
+The public names: `use_cassette` (outside pytest), `Cassette` (what the `llm_cassette` fixture
+and `use_cassette` give), `CassetteOptions` and `RecordMode`, `faults`, the errors, the plain
+data a cassette holds, and `load`/`save`/`loads`/`dumps` for cassette files. The pytest plugin
+lives in `llm_cassette.plugin` (`record_mode(config)` is there); the fake server in
+`llm_cassette.fake_server`; the layout is described in docs/architecture.md.
 """
 
 from . import faults
-from ._api import use_cassette
-from ._errors import CassetteError, CassetteFormatError, CassetteMiss, NetworkBlocked
-from ._format import dumps, load, loads, save
-from ._models import CassetteData, Chunk, Interaction, Request, Response, TransportFailure
-from ._session import RecordMode, Session
+from .core.cassette import Cassette
+from .core.models import CassetteData, Chunk, Interaction, Request, Response, TransportFailure
+from .core.options import CassetteOptions, RecordMode
+from .errors import CassetteError, CassetteFormatError, CassetteMiss, NetworkBlocked, UnusedInteractionsWarning
+from .python_api import use_cassette
+from .storage import dumps, load, loads, save
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Cassette",
     "CassetteData",
     "CassetteError",
     "CassetteFormatError",
     "CassetteMiss",
+    "CassetteOptions",
     "Chunk",
     "Interaction",
     "NetworkBlocked",
     "RecordMode",
     "Request",
     "Response",
-    "Session",
     "TransportFailure",
+    "UnusedInteractionsWarning",
     "__version__",
     "dumps",
     "faults",

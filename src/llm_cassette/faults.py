@@ -18,10 +18,11 @@ import json
 import math
 from dataclasses import dataclass
 
-from ._models import Chunk, Headers, Interaction, Request, Response, TransportFailure, header_value
+from .core.models import Chunk, Headers, Interaction, Request, Response, TransportFailure, header_value
 
 __all__ = [
     "Fault",
+    "FaultSet",
     "connect_error",
     "drop",
     "overloaded",
@@ -167,3 +168,35 @@ def drop_interaction(fault: Fault, recorded: Interaction) -> Interaction:
         request=recorded.request,
         response=Response(status=resp.status, headers=headers, chunks=kept, error=failure, t=resp.t),
     )
+
+
+class FaultSet:
+    """The faults of one session, counting the requests each watches.
+
+    `hit(request)` is asked once per request: every fault counts every request it watches,
+    whether or not an earlier fault answers it; the first fault whose turn it is answers.
+    """
+
+    def __init__(self, faults: tuple[Fault, ...]) -> None:
+        self.faults = faults
+        self._calls = [0] * len(faults)
+
+    def __bool__(self) -> bool:
+        return bool(self.faults)
+
+    def hit(self, request: Request) -> Fault | None:
+        hit: Fault | None = None
+        for i, fault in enumerate(self.faults):
+            if not fault.counts(request):
+                continue
+            self._calls[i] += 1
+            if hit is None and fault.applies(self._calls[i]):
+                hit = fault
+        return hit
+
+    @staticmethod
+    def answer(fault: Fault, request: Request) -> Interaction:
+        """What an HTTP or error fault answers, without any recording (not for `drop`)."""
+        if fault.kind == "http":
+            return http_fault_interaction(fault, request)
+        return error_fault_interaction(fault, request)

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._redaction import PLACEHOLDER
+from .redaction import PLACEHOLDER
 
 # Values llm-cassette itself writes: the redaction placeholder and the fake key the pytest plugin
 # puts in the environment during replay. Anything else that looks like a key is reported, however

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ._models import Chunk, Headers, Interaction, Request, Response
+from .models import Chunk, Headers, Interaction, Request, Response
 
 PLACEHOLDER = "REDACTED"
 

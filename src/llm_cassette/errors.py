@@ -44,3 +44,7 @@ class CassetteMiss(BaseException):
 
 class NetworkBlocked(CassetteMiss):
     """A real network request refused by `--llm-block-network`."""
+
+
+class UnusedInteractionsWarning(UserWarning):
+    """A test did not use every interaction its cassette holds (the cassette may be stale)."""

@@ -11,11 +11,10 @@ from __future__ import annotations
 import contextlib
 import threading
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._session import Session
+    from .session import Session
 
 _current: ContextVar[Session | None] = ContextVar("llm_cassette_session", default=None)
 _open_sessions: list[Session] = []
@@ -51,25 +50,3 @@ def deactivate(session: Session, token: Token[Session | None] | None) -> None:
         # fixture finalised elsewhere): that context simply keeps a now-inactive session.
         with contextlib.suppress(ValueError):
             _current.reset(token)
-
-
-@dataclass
-class NetworkPolicy:
-    """`--llm-block-network`: real requests outside a cassette are refused unless allowed."""
-
-    block: bool = False
-    allowed_hosts: frozenset[str] = frozenset()
-    allow_localhost: bool = False
-
-    def allows(self, host: str) -> bool:
-        host = host.lower()
-        if not self.block:
-            return True
-        if self.allow_localhost and (host in ("localhost", "::1", "[::1]") or host.startswith("127.")):
-            return True
-        return host in self.allowed_hosts or any(
-            a.startswith("*.") and host.endswith(a[1:]) for a in self.allowed_hosts
-        )
-
-
-network_policy = NetworkPolicy()

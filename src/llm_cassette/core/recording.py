@@ -13,7 +13,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from ._models import Chunk, Headers, Interaction, Request, Response, TransportFailure, header_value
+from .models import Chunk, Headers, Interaction, Request, Response, TransportFailure, header_value
 
 STREAM_CONTENT_TYPES = (
     "text/event-stream",

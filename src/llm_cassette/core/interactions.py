@@ -1,0 +1,99 @@
+"""The recorded interactions of a cassette as a test replays them: which one answers a request,
+which were used, repeats, and what was never used.
+
+Identical requests replay in recorded order: each recorded copy answers once, then (with
+`allow_playback_repeats`) the last one again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from .matchers import MatchRules
+from .models import CassetteData, Interaction, Request
+
+Key = tuple[object, ...]
+Index = dict[Key, list[int]]
+KnownKeys = dict[tuple[str, str, bytes], Key]
+
+_index_lock = threading.Lock()
+
+
+def index_for(data: CassetteData, rules: MatchRules) -> tuple[Index, KnownKeys]:
+    """The match index of a (cached, shared) cassette, itself cached on the data per match rules.
+
+    Also returns the match key of every recorded (method, URL, body), so that a request sent
+    exactly as recorded finds its key with one hash lookup (empty when keys involve headers).
+    """
+    cache_key = (rules.match_on, rules.ignore_body_fields)
+    with _index_lock:
+        hit = data.index_cache.get(cache_key)
+    if hit is not None:
+        return hit  # type: ignore[return-value]
+    index: Index = {}
+    known: KnownKeys = {}
+    for i, it in enumerate(data.interactions):
+        req = it.request
+        key = rules.key(req)
+        index.setdefault(key, []).append(i)
+        if rules.keyed_by_method_url_body:
+            known[req.method, req.url, req.body] = key
+    with _index_lock:
+        data.index_cache[cache_key] = (index, known)
+    return index, known
+
+
+class InteractionList:
+    """Recorded interactions with their match index and what this session used of them."""
+
+    def __init__(
+        self,
+        data: CassetteData | None,
+        rules: MatchRules,
+        *,
+        allow_repeats: bool = False,
+    ) -> None:
+        self.items: Sequence[Interaction] = list(data.interactions) if data is not None else []
+        self.rules = rules
+        self.allow_repeats = allow_repeats
+        self._index, self._known = index_for(data, rules) if data is not None else ({}, {})
+        self.used: set[int] = set()
+        self._last: dict[Key, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def key_of(self, view: Request) -> Key:
+        # A request sent byte for byte as recorded (the usual case) skips parsing and canonicalising.
+        key = self._known.get((view.method, view.url, view.body))
+        return self.rules.key(view) if key is None else key
+
+    def take(self, view: Request) -> int | None:
+        """The index of the first unused recording that matches `view` (then marked used)."""
+        key = self.key_of(view)
+        custom = self.rules.custom
+        for i in self._index.get(key, ()):
+            if i not in self.used and (not custom or self.rules.custom_match(view, self.items[i].request)):
+                self._last[key] = i
+                self.used.add(i)
+                return i
+        if self.allow_repeats and key in self._last:
+            return self._last[key]
+        return None
+
+    def same_requests(self, view: Request) -> list[int]:
+        """Every recording of exactly this request (used or not): explains a repeat that missed."""
+        return [
+            i for i in self._index.get(self.rules.key(view), ()) if self.rules.custom_match(view, self.items[i].request)
+        ]
+
+    @property
+    def played(self) -> list[Interaction]:
+        """Recorded interactions that were replayed, in file order."""
+        return [self.items[i] for i in sorted(self.used)]
+
+    @property
+    def unused(self) -> list[tuple[int, Interaction]]:
+        """Recorded interactions never replayed (index in the file, interaction)."""
+        return [(i, it) for i, it in enumerate(self.items) if i not in self.used]

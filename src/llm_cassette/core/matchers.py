@@ -1,0 +1,322 @@
+"""Which recorded request answers a new one, and, when none does, why not.
+
+One class per rule: each knows its match key and how to explain a difference, so a new matcher
+is one class here and a name in `BUILTIN`. Every chat call POSTs to the same URL, so the body is
+what tells LLM requests apart: JSON bodies are compared semantically (key order ignored, named
+fields ignorable), other bodies byte for byte. Headers are ignored by default. Lookups go through
+a hash index of the match keys (`core.interactions`), so a match costs the same at any size.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from ..errors import CassetteError
+from .models import Request
+from .options import DEFAULT_MATCH_ON, CustomMatcher
+
+MatchOn = Sequence[str | CustomMatcher]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def split_url(url: str) -> tuple[str, str, int | None, str, str]:
+    """(scheme, host, port or None when default, path, query) with scheme and host lower-cased."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port if parts.port != _DEFAULT_PORTS.get(scheme) else None
+    return scheme, host, port, parts.path or "/", parts.query
+
+
+def query_key(query: str) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(parse_qsl(query, keep_blank_values=True)))
+
+
+def normalize_url(url: str) -> str:
+    """URL with lower-case scheme and host, default port dropped and the query sorted."""
+    scheme, host, port, path, query = split_url(url)
+    netloc = f"{host}:{port}" if port is not None else host
+    q = urlencode(query_key(query))
+    return f"{scheme}://{netloc}{path}" + (f"?{q}" if q else "")
+
+
+def parse_json_body(body: bytes) -> tuple[bool, Any]:
+    """(True, value) when the body is JSON, else (False, None)."""
+    if not body or body[:1] not in b'{["':
+        return False, None
+    try:
+        return True, json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return False, None
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def drop_path(value: Any, path: Sequence[str]) -> Any:
+    """A copy of `value` without the field at dotted `path` (`*` matches every list item or key)."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if head in ("*", k):
+                if rest:
+                    out[k] = drop_path(v, rest)
+            else:
+                out[k] = v
+        return out
+    if isinstance(value, list):
+        if head == "*":
+            return [drop_path(v, rest) for v in value] if rest else []
+        if head.isdigit():
+            i = int(head)
+            return [(drop_path(v, rest) if j == i else v) for j, v in enumerate(value) if rest or j != i]
+    return value
+
+
+def short(value: Any, limit: int = 80) -> str:
+    """A value as it reads in a miss message, cut to `limit` characters."""
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def json_differences(sent: Any, recorded: Any, path: str = "", limit: int = 8) -> list[str]:
+    """Human-readable differences between two JSON values, by field path."""
+    out: list[str] = []
+
+    def walk(a: Any, b: Any, p: str) -> None:
+        if len(out) >= limit:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in list(a) + [k for k in b if k not in a]:
+                sub = f"{p}.{k}" if p else str(k)
+                if k not in b:
+                    out.append(f"{sub}: sent {short(a[k])}, not in the recording")
+                elif k not in a:
+                    out.append(f"{sub}: recorded {short(b[k])}, not sent")
+                else:
+                    walk(a[k], b[k], sub)
+        elif isinstance(a, list) and isinstance(b, list):
+            for i in range(max(len(a), len(b))):
+                sub = f"{p}[{i}]"
+                if i >= len(b):
+                    out.append(f"{sub}: sent {short(a[i])}, not in the recording")
+                elif i >= len(a):
+                    out.append(f"{sub}: recorded {short(b[i])}, not sent")
+                else:
+                    walk(a[i], b[i], sub)
+        elif canonical_json(a) != canonical_json(b):
+            out.append(f"{p or 'body'}: sent {short(a)}, recorded {short(b)}")
+
+    walk(sent, recorded, path)
+    return out
+
+
+# --- the rules ----------------------------------------------------------------------------------
+
+
+class Matcher:
+    """One match rule: requests match on it when their keys are equal."""
+
+    name: ClassVar[str]
+    #: Whether the key depends on headers (a request sent byte for byte as recorded may then
+    #: still differ, so the method/URL/body shortcut of the index does not apply).
+    reads_headers: ClassVar[bool] = False
+
+    def key(self, req: Request) -> Hashable:
+        raise NotImplementedError
+
+    def explain(self, sent: Request, recorded: Request) -> list[str]:
+        """Why the two requests differ on this rule (empty when they do not)."""
+        if self.key(sent) == self.key(recorded):
+            return []
+        return [f"{self.name}: sent {self.shown(sent)!r}, recorded {self.shown(recorded)!r}"]
+
+    def shown(self, req: Request) -> object:
+        return self.key(req)
+
+
+class MethodMatcher(Matcher):
+    name = "method"
+
+    def key(self, req: Request) -> Hashable:
+        return req.method.upper()
+
+    def explain(self, sent: Request, recorded: Request) -> list[str]:
+        if self.key(sent) == self.key(recorded):
+            return []
+        return [f"method: sent {sent.method}, recorded {recorded.method}"]
+
+
+class URLMatcher(Matcher):
+    name = "url"
+
+    def key(self, req: Request) -> Hashable:
+        return normalize_url(req.url)
+
+    def explain(self, sent: Request, recorded: Request) -> list[str]:
+        if self.key(sent) == self.key(recorded):
+            return []
+        return [f"url: sent {sent.url}, recorded {recorded.url}"]
+
+
+@dataclass(frozen=True)
+class URLPartMatcher(Matcher):
+    """`scheme`, `host`, `port` or `path` alone."""
+
+    part: str
+
+    _INDEX: ClassVar[dict[str, int]] = {"scheme": 0, "host": 1, "port": 2, "path": 3}
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.part
+
+    def key(self, req: Request) -> Hashable:
+        return split_url(req.url)[self._INDEX[self.part]]
+
+
+class QueryMatcher(Matcher):
+    name = "query"
+
+    def key(self, req: Request) -> Hashable:
+        return query_key(split_url(req.url)[4])
+
+    def shown(self, req: Request) -> object:
+        return split_url(req.url)[4]
+
+
+@dataclass(frozen=True)
+class BodyMatcher(Matcher):
+    """JSON bodies semantically (key order ignored, `ignore_fields` left out), others byte for byte."""
+
+    ignore_fields: tuple[str, ...] = ()
+    name: ClassVar[str] = "body"
+
+    def comparable(self, body: bytes) -> tuple[bool, Any]:
+        """(True, JSON value without the ignored fields) or (False, None)."""
+        is_json, value = parse_json_body(body)
+        if is_json:
+            for f in self.ignore_fields:
+                value = drop_path(value, f.split("."))
+        return is_json, value
+
+    def key(self, req: Request) -> Hashable:
+        is_json, value = self.comparable(req.body)
+        return "json:" + canonical_json(value) if is_json else req.body
+
+    def explain(self, sent: Request, recorded: Request) -> list[str]:
+        if self.key(sent) == self.key(recorded):
+            return []
+        a_json, a = self.comparable(sent.body)
+        b_json, b = self.comparable(recorded.body)
+        if a_json and b_json:
+            return ["body." + d if not d.startswith("body") else d for d in json_differences(a, b)]
+        return [
+            f"body: sent {short(sent.body[:200].decode('utf-8', 'replace'))}, "
+            f"recorded {short(recorded.body[:200].decode('utf-8', 'replace'))}"
+        ]
+
+
+class HeadersMatcher(Matcher):
+    name = "headers"
+    reads_headers = True
+
+    def key(self, req: Request) -> Hashable:
+        return tuple(sorted((k.lower(), v) for k, v in req.headers))
+
+    def explain(self, sent: Request, recorded: Request) -> list[str]:
+        a, b = set(self.key(sent)), set(self.key(recorded))  # type: ignore[arg-type]
+        if a == b:
+            return []
+        return [f"headers differ: {', '.join(sorted({k for k, _ in a ^ b}))}"]
+
+
+def _builtin(name: str, ignore_body_fields: tuple[str, ...]) -> Matcher:
+    if name in URLPartMatcher._INDEX:
+        return URLPartMatcher(name)
+    if name == "body":
+        return BodyMatcher(ignore_body_fields)
+    return {"method": MethodMatcher, "url": URLMatcher, "query": QueryMatcher, "headers": HeadersMatcher}[name]()
+
+
+# The order in which a miss message lists differences, whatever the order of `match_on`.
+BUILTIN = ("method", "url", "scheme", "host", "port", "path", "query", "body", "headers")
+
+
+@dataclass(frozen=True)
+class MatchRules:
+    """How requests are compared: `match_on` names (or callables) and JSON fields to ignore."""
+
+    match_on: tuple[str | CustomMatcher, ...] = DEFAULT_MATCH_ON
+    ignore_body_fields: tuple[str, ...] = ()
+
+    BUILTIN: ClassVar[tuple[str, ...]] = BUILTIN
+
+    @classmethod
+    def build(cls, match_on: MatchOn | None = None, ignore_body_fields: Iterable[str] = ()) -> MatchRules:
+        items = tuple(match_on) if match_on is not None else DEFAULT_MATCH_ON
+        for m in items:
+            if isinstance(m, str) and m not in BUILTIN:
+                raise CassetteError(
+                    f"unknown matcher {m!r} in match_on (built-in matchers: {', '.join(BUILTIN)}; "
+                    "or pass a callable taking (sent, recorded) requests)"
+                )
+            if not isinstance(m, str) and not callable(m):
+                raise CassetteError(f"match_on items must be matcher names or callables, not {m!r}")
+        fields = tuple(ignore_body_fields)
+        for f in fields:
+            if not isinstance(f, str) or not f:
+                raise CassetteError(f"ignore_body_fields items must be dotted field paths, not {f!r}")
+        return cls(match_on=items, ignore_body_fields=fields)
+
+    @functools.cached_property
+    def matchers(self) -> tuple[Matcher, ...]:
+        """The built-in rules in `match_on` order (which is the order of the key)."""
+        return tuple(_builtin(m, self.ignore_body_fields) for m in self.match_on if isinstance(m, str))
+
+    @functools.cached_property
+    def custom(self) -> tuple[CustomMatcher, ...]:
+        return tuple(m for m in self.match_on if not isinstance(m, str))
+
+    @functools.cached_property
+    def _key_functions(self) -> tuple[Callable[[Request], Hashable], ...]:
+        return tuple(m.key for m in self.matchers)
+
+    @property
+    def keyed_by_method_url_body(self) -> bool:
+        """True when `key()` depends on nothing but the method, URL and body of a request."""
+        return not any(m.reads_headers for m in self.matchers)
+
+    def key(self, req: Request) -> tuple[object, ...]:
+        """The hashable key of the built-in matchers; equal keys mean a match on all of them."""
+        return tuple(k(req) for k in self._key_functions)
+
+    def custom_match(self, sent: Request, recorded: Request) -> bool:
+        return all(m(sent, recorded) for m in self.custom)
+
+    def differences(self, sent: Request, recorded: Request) -> list[str]:
+        """Why `recorded` does not match `sent`, one line per differing part."""
+        out: list[str] = []
+        for m in sorted(self.matchers, key=lambda m: BUILTIN.index(m.name)):
+            out.extend(m.explain(sent, recorded))
+        for c in self.custom:
+            if not c(sent, recorded):
+                out.append(f"custom matcher {getattr(c, '__name__', repr(c))} said no")
+        return out
+
+    def closeness(self, sent: Request, recorded: Request) -> tuple[int, int, int]:
+        """A sort key: higher is closer (same method, same URL, fewer differing parts)."""
+        same_method = int(sent.method.upper() == recorded.method.upper())
+        same_url = int(normalize_url(sent.url) == normalize_url(recorded.url))
+        same_path = int(urlsplit(sent.url).path == urlsplit(recorded.url).path)
+        return same_method + same_path, same_url, -len(self.differences(sent, recorded))

@@ -1,0 +1,58 @@
+"""Explaining a miss: the cassette, the request, the closest recording and how they differ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .interactions import InteractionList
+from .models import Request
+from .options import RecordMode
+from .redaction import Redactor
+
+DEFAULT_HINT = (
+    "run again with record_mode='new_episodes' (or LLM_CASSETTE_RECORD_MODE=new_episodes) to record "
+    "what is missing, or 'all' to record the cassette from scratch"
+)
+
+
+def miss_message(
+    *,
+    path: Path,
+    mode: RecordMode,
+    request: Request,
+    redactor: Redactor,
+    recorded: InteractionList,
+    existed: bool,
+    hint: str,
+    why: str | None = None,
+) -> str:
+    lines = [f"llm-cassette: no recorded interaction matches this request ({mode.value} mode)"]
+    lines.append(f"  cassette: {path}")
+    # The message lands in CI logs: show the request as it would be recorded, secrets redacted.
+    shown = redactor.request_for_matching(request)
+    lines.append(f"  request:  {request.method} {shown.url}")
+    if request.body:
+        body = shown.body[:300].decode("utf-8", "replace")
+        lines.append(f"            {body}{'…' if len(request.body) > 300 else ''}")
+    if why:
+        lines.append(f"  why:      {why}")
+    elif not existed:
+        lines.append("  why:      the cassette file does not exist")
+    elif not len(recorded):
+        lines.append("  why:      the cassette holds no interactions")
+    else:
+        same = recorded.same_requests(shown)
+        if same:
+            lines.append(
+                f"  why:      this request was recorded {len(same)} time(s) and the test sent it again "
+                "(set allow_playback_repeats=True to replay the last one)"
+            )
+        else:
+            rules, items = recorded.rules, recorded.items
+            best = max(range(len(items)), key=lambda i: rules.closeness(shown, items[i].request))
+            rec = items[best].request
+            lines.append(f"  closest:  interaction #{best + 1}: {rec.method} {rec.url}")
+            for d in rules.differences(shown, rec):
+                lines.append(f"  differs:  {d}")
+    lines.append(f"To re-record: {hint}")
+    return "\n".join(lines)

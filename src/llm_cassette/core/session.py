@@ -1,0 +1,228 @@
+"""A session: one cassette in one record mode, deciding what each request gets, and what is saved.
+
+request → `Session.plan()` → replay a recorded interaction (or an injected fault), record a new
+one, or refuse with `CassetteMiss` → at close, the save policy decides what the file holds.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .. import storage
+from ..errors import CassetteMiss
+from ..faults import FaultSet, drop_interaction
+from .interactions import InteractionList
+from .matchers import MatchRules
+from .miss import DEFAULT_HINT, miss_message
+from .models import Interaction, Request
+from .options import CassetteOptions, RecordMode
+from .recording import Recording
+from .redaction import Redactor
+
+
+@dataclass(frozen=True)
+class SaveContext:
+    """What the door that opened a session knows about its file, beyond the options."""
+
+    #: How to re-record, as the miss message says it.
+    rerecord_hint: str = DEFAULT_HINT
+    #: Another session of this run already recorded into this file: add to what it wrote.
+    appends_to_run: bool = False
+    #: Several tests use this file: what this one does not use belongs to another.
+    shared: bool = False
+
+
+@dataclass
+class Plan:
+    """What the stack adapter does with one request."""
+
+    kind: str  # "replay" | "record" | "passthrough"
+    interaction: Interaction | None = None
+    recording: Recording | None = None
+    index: int | None = None
+    # Record the whole response, but let the caller see only this many chunks, then a dropped connection.
+    drop_after: int | None = None
+
+
+class Session:
+    """One cassette, active for the duration of a test or a `use_cassette` block."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        options: CassetteOptions,
+        context: SaveContext = SaveContext(),
+    ) -> None:
+        self.path = Path(path)
+        self.options = options
+        self.context = context
+        # A read-only cassette (say, one borrowed by a fault-injection test) is never written,
+        # whatever the record mode asked for on the command line.
+        self.record_mode = RecordMode.NONE if options.read_only else options.record_mode or RecordMode.NONE
+        self.rules = MatchRules.build(options.match_on, options.ignore_body_fields)
+        self.faults = FaultSet(options.faults)
+        self.redactor = Redactor.build(
+            headers=options.redact_headers,
+            query_keys=options.redact_query_keys,
+            json_fields=options.redact_json_fields,
+            values=options.redact_values,
+        )
+        self.existed = False
+        self.recorded = InteractionList(None, self.rules)
+        self.requests: list[Request] = []
+        self.misses: list[CassetteMiss] = []
+        self.play_count = 0
+        self.passthrough_count = 0
+        self._kept: list[Interaction] = []  # `all` mode appending to this run's own recording
+        self._entries: list[Interaction | Recording] = []
+        self._finalized: dict[int, Interaction | None] = {}
+        self._lock = threading.Lock()
+        self._open = False
+        self.is_active = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Load the cassette (when the mode replays) and build the match index."""
+        self.existed = self.path.exists()
+        if self.context.appends_to_run and self.record_mode is RecordMode.ONCE:
+            self.record_mode = RecordMode.NEW_EPISODES  # the file is this run's own, not a prior recording
+        if self.existed and self.record_mode is not RecordMode.ALL:
+            data = storage.load(self.path)
+            self.recorded = InteractionList(data, self.rules, allow_repeats=self.options.allow_playback_repeats)
+        elif self.existed and self.context.appends_to_run:
+            self._kept = list(storage.load(self.path).interactions)
+        self._open = True
+
+    @property
+    def replays_only(self) -> bool:
+        return self.record_mode is RecordMode.NONE or (self.record_mode is RecordMode.ONCE and self.existed)
+
+    @property
+    def records(self) -> bool:
+        return not self.replays_only
+
+    @property
+    def recorded_count(self) -> int:
+        return sum(1 for e in self._entries if isinstance(e, Recording))
+
+    @property
+    def interactions(self) -> list[Interaction]:
+        """What the cassette holds now: as loaded when replaying, what would be saved when recording."""
+        if self.replays_only:
+            return list(self.recorded.items)
+        out: list[Interaction] = []
+        for e in list(self._entries):  # redacted and hooked exactly as they will be saved
+            it = self._finalize(e) if isinstance(e, Recording) else e
+            if it is not None:
+                out.append(it)
+        return out
+
+    def close(self, *, failed: bool = False, skipped: bool = False) -> bool:
+        """Save what the session recorded, if anything should change on disk. Returns True if saved.
+
+        A session that sent no request at all (a skipped test, a test that stopped before its
+        first call) leaves the file as it is.
+        """
+        if not self._open or not self.records:
+            return False
+        self._open = False
+        if skipped or not self.requests:
+            return False
+        with self._lock:
+            entries = list(self._entries)
+        to_save = self._to_save(entries, failed=failed)
+        if to_save is None:
+            return False
+        out = [it for it in (self._finalize(e) if isinstance(e, Recording) else e for e in to_save) if it is not None]
+        storage.save(self.path, storage.CassetteData(interactions=out))
+        return True
+
+    def _to_save(self, entries: list[Interaction | Recording], *, failed: bool) -> list[Interaction | Recording] | None:
+        """The save policy: what the file holds after this session, or None to leave it alone."""
+        mode, ctx = self.record_mode, self.context
+        recorded = any(isinstance(e, Recording) for e in entries)
+        if mode is RecordMode.ALL and failed and self.existed and not ctx.appends_to_run:
+            return None  # an interrupted re-recording is partial: the previous cassette stays
+        if self._kept:
+            entries = [*self._kept, *entries]
+        if mode is RecordMode.NEW_EPISODES and (failed or ctx.appends_to_run or ctx.shared):
+            # A failing test may not have sent everything: never drop recordings on a failure; and
+            # what earlier tests of this run recorded into a shared cassette stays, first.
+            unused = [it for _, it in self.recorded.unused]
+            entries = [*unused, *entries] if ctx.appends_to_run else [*entries, *unused]
+        elif mode is RecordMode.NEW_EPISODES and not recorded and len(entries) == len(self.recorded):
+            return None  # nothing new and nothing dropped
+        if not entries and not self.existed:
+            return None
+        return entries
+
+    def _finalize(self, rec: Recording) -> Interaction | None:
+        """A recording as it will be stored: redacted, then through the user's hooks (once)."""
+        done = rec.finished
+        if done and id(rec) in self._finalized:
+            return self._finalized[id(rec)]
+        it: Interaction | None = self.redactor.redact_interaction(rec.to_interaction())
+        hook_req, hook_resp = self.options.before_record_request, self.options.before_record_response
+        if it is not None and hook_req is not None:
+            new_req = hook_req(it.request)
+            it = None if new_req is None else Interaction(request=new_req, response=it.response, error=it.error)
+        if it is not None and hook_resp is not None and it.response is not None:
+            new_resp = hook_resp(it.response)
+            it = None if new_resp is None else Interaction(request=it.request, response=new_resp)
+        if done:
+            self._finalized[id(rec)] = it
+        return it
+
+    # -- one request ---------------------------------------------------------------------------
+
+    def plan(self, request: Request) -> Plan:
+        """Decide what `request` gets. Raises `CassetteMiss` when nothing may answer it."""
+        __tracebackhide__ = True
+        ignore = self.options.ignore_hosts
+        if ignore and (urlsplit(request.url).hostname or "").lower() in ignore:
+            with self._lock:
+                self.passthrough_count += 1
+            return Plan("passthrough")
+        with self._lock:
+            self.requests.append(request)
+            fault = self.faults.hit(request) if self.faults else None
+            if fault is not None and fault.kind != "drop":
+                return Plan("replay", interaction=FaultSet.answer(fault, request))
+            found = self._match(request) if self.record_mode is not RecordMode.ALL else None
+            if found is not None:
+                interaction = self.recorded.items[found]
+                if fault is not None:  # `drop`: the recorded response, cut
+                    interaction = drop_interaction(fault, interaction)
+                return Plan("replay", interaction=interaction, index=found)
+            if self.records:
+                rec = Recording(request)
+                self._entries.append(rec)
+                return Plan("record", recording=rec, drop_after=fault.after_chunks if fault is not None else None)
+            why = "a `drop` fault needs a recorded response to cut" if fault is not None else None
+            miss = CassetteMiss(self.miss_message(request, why))
+            self.misses.append(miss)
+        raise miss
+
+    def _match(self, request: Request) -> int | None:
+        found = self.recorded.take(self.redactor.request_for_matching(request))
+        if found is not None:
+            self._entries.append(self.recorded.items[found])
+            self.play_count += 1
+        return found
+
+    def miss_message(self, request: Request, why: str | None = None) -> str:
+        return miss_message(
+            path=self.path,
+            mode=self.record_mode,
+            request=request,
+            redactor=self.redactor,
+            recorded=self.recorded,
+            existed=self.existed,
+            hint=self.context.rerecord_hint,
+            why=why,
+        )

@@ -1,0 +1,74 @@
+"""The `llm_cassette` marker: which cassette a test uses, with which options, in which mode."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..core.options import CassetteOptions, RecordMode
+from ..core.session import SaveContext, Session
+from ..errors import CassetteError
+from .paths import default_cassette_path
+from .state import SETTINGS, USES, WRITTEN
+from .xdist_claims import RunJournal
+
+MARKER = "llm_cassette"
+
+
+def marker_options(item: pytest.Item) -> tuple[str | None, dict[str, Any]]:
+    """The cassette name and options from every `llm_cassette` marker (closest wins)."""
+    name: str | None = None
+    options: dict[str, Any] = {}
+    for mark in reversed(list(item.iter_markers(MARKER))):  # module → class → function
+        if len(mark.args) > 1:
+            raise CassetteError(f"{item.nodeid}: @pytest.mark.{MARKER} takes at most one positional name")
+        if mark.args:
+            name = str(mark.args[0])
+        options.update(mark.kwargs)
+    return name, options
+
+
+def wants_cassette(item: pytest.Item) -> bool:
+    return item.get_closest_marker(MARKER) is not None or MARKER in getattr(item, "fixturenames", ())
+
+
+def build_session(item: pytest.Item) -> Session:
+    """The session for this test: its file, the marker's options, the run's record mode."""
+    name, raw = marker_options(item)
+    options = CassetteOptions.from_mapping(raw, f"{item.nodeid}: @pytest.mark.{MARKER}")
+    forced: RecordMode | None = item.config.stash[SETTINGS].record_mode
+    options = options.merged({"record_mode": forced or options.record_mode or RecordMode.NONE})
+    path = default_cassette_path(item, name)
+    written: dict[str, str] = item.config.stash[WRITTEN]
+    context = SaveContext(
+        rerecord_hint=f"pytest --record {item.nodeid!r}   (or --llm-record-mode=all to record it from scratch)",
+        appends_to_run=str(path) in written,
+        # A cassette several collected tests share: what this test does not use, another one does.
+        shared=item.config.stash.get(USES, {}).get(str(path), 0) > 1,
+    )
+    session = Session(path, options, context)
+    if session.records or (session.record_mode is RecordMode.ONCE and not path.exists()):
+        claim(item, path)
+        written.setdefault(str(path), item.nodeid)
+    return session
+
+
+def claim(item: pytest.Item, path: Path) -> None:
+    """Refuse to record a cassette another xdist worker of this run records too."""
+    workerinput = getattr(item.config, "workerinput", None)
+    if workerinput is None:
+        return
+    journal = RunJournal(
+        Path(tempfile.gettempdir()) / f"llm-cassette-run-{workerinput['testrunuid']}", workerinput["workerid"]
+    )
+    conflicts = journal.claim(path, item.nodeid)
+    if conflicts:
+        others = ", ".join(f"{test} on {worker}" for worker, test in conflicts)
+        raise CassetteError(
+            f"{path}: recorded by more than one xdist worker ({item.nodeid} here, {others}); each worker "
+            "would save only its own tests' interactions. Give the tests different cassette names, or keep "
+            "them on one worker while recording (-n 0, or --dist loadfile for tests of one module)."
+        )

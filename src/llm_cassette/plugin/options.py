@@ -1,0 +1,117 @@
+"""The plugin's command-line flags and ini options, and what a run makes of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from ..core.network import NetworkPolicy
+from ..core.options import RecordMode
+from ..errors import CassetteError
+from ..core.options import RECORD_MODE_ENV, mode_from_env
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """The command-line flags and ini options (all prefixed: see PRODUCT.md on clashes)."""
+    group = parser.getgroup("llm-cassette", "record and replay LLM API traffic")
+    group.addoption(
+        "--record",
+        action="store_true",
+        dest="llm_record",
+        default=False,
+        help="record what the cassettes do not hold (same as --llm-record-mode=new_episodes).",
+    )
+    group.addoption(
+        "--llm-record-mode",
+        dest="llm_record_mode",
+        default=None,
+        choices=[m.value for m in RecordMode],
+        help=f"record mode for llm_cassette tests (default: ${RECORD_MODE_ENV} or 'none').",
+    )
+    group.addoption(
+        "--llm-block-network",
+        dest="llm_block_network",
+        action="store_true",
+        default=None,
+        help="refuse real network requests from tests without a cassette.",
+    )
+    group.addoption(
+        "--llm-allow-localhost",
+        dest="llm_allow_localhost",
+        action="store_true",
+        default=None,
+        help="let --llm-block-network through to localhost / 127.0.0.1 / ::1.",
+    )
+    group.addoption(
+        "--llm-allowed-hosts",
+        dest="llm_allowed_hosts",
+        default=None,
+        help="comma-separated hosts that --llm-block-network lets through.",
+    )
+    group.addoption(
+        "--llm-cassette-strict",
+        dest="llm_cassette_strict",
+        action="store_true",
+        default=None,
+        help="fail a test whose cassette holds interactions it did not use, and list cassette files "
+        "no collected test uses.",
+    )
+    group.addoption(
+        "--llm-cassette-report",
+        dest="llm_cassette_report",
+        default=None,
+        metavar="PATH",
+        help="write an HTML report of the cassettes this run used to PATH.",
+    )
+    group.addoption(
+        "--llm-cassette-list-used",
+        dest="llm_cassette_list_used",
+        default=None,
+        metavar="PATH",
+        help="write the cassette paths the collected tests use to PATH (used by `llm-cassette prune`).",
+    )
+    parser.addini("llm_cassette_strict", "same as --llm-cassette-strict", type="bool", default=False)
+    parser.addini("llm_cassette_dir", "folder for cassettes, relative to rootdir", default="cassettes")
+    parser.addini("llm_block_network", "refuse real network requests outside cassettes", type="bool", default=False)
+    parser.addini("llm_cassette_allowed_hosts", "hosts allowed despite llm_block_network", type="linelist")
+    parser.addini("llm_allow_localhost", "let llm_block_network through to localhost", type="bool", default=False)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What this run's flags, ini options and environment say."""
+
+    #: The mode forced on every cassette (command line, else environment), or None.
+    record_mode: RecordMode | None
+    strict: bool
+    network: NetworkPolicy
+
+
+def read_settings(config: pytest.Config) -> RunSettings:
+    """This run's settings; a bad record mode is a usage error."""
+    flag = config.getoption("llm_record_mode")
+    if flag is None and config.getoption("llm_record"):
+        flag = RecordMode.NEW_EPISODES.value
+    try:
+        mode = RecordMode.parse(flag, "--llm-record-mode") if flag else mode_from_env()
+    except CassetteError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    block = config.getoption("llm_block_network")
+    if block is None:
+        block = bool(config.getini("llm_block_network"))
+    hosts = list(config.getini("llm_cassette_allowed_hosts") or [])
+    cli_hosts = config.getoption("llm_allowed_hosts")
+    if cli_hosts:
+        hosts += [h.strip() for h in cli_hosts.split(",") if h.strip()]
+    allow_localhost = config.getoption("llm_allow_localhost")
+    strict = config.getoption("llm_cassette_strict")
+    return RunSettings(
+        record_mode=mode,
+        strict=bool(config.getini("llm_cassette_strict")) if strict is None else True,
+        network=NetworkPolicy(
+            block=bool(block),
+            allow_localhost=bool(config.getini("llm_allow_localhost")) if allow_localhost is None else True,
+            allowed_hosts=frozenset(h.lower() for h in hosts),
+        ),
+    )

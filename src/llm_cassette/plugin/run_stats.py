@@ -1,0 +1,79 @@
+"""What a whole test run did with its cassettes: per-test stats and the summary line.
+
+Plain Python (nothing here imports pytest); the stats travel from xdist workers as dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..core.models import Interaction
+from ..core.session import Session
+from ..describe import describe
+
+
+@dataclass
+class CassetteStats:
+    """One test's use of its cassette; JSON-serialisable, so it travels from xdist workers."""
+
+    path: str
+    mode: str
+    played: int = 0
+    recorded: int = 0
+    network: int = 0
+    saved: bool = False
+    tokens: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CassetteStats:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+def tokens_of(interactions: Iterable[Interaction]) -> int:
+    """Total tokens reported by the providers in these interactions' responses (0 when unknown)."""
+    total = 0
+    for it in interactions:
+        try:
+            usage = describe(it).usage
+        except Exception:  # a reply we cannot read costs nothing we can count
+            continue
+        if usage is not None:
+            total += usage.total_tokens or ((usage.input_tokens or 0) + (usage.output_tokens or 0))
+    return total
+
+
+def stats_for(session: Session, saved: bool) -> CassetteStats:
+    return CassetteStats(
+        path=str(session.path),
+        mode=session.record_mode.value,
+        played=session.play_count,
+        recorded=session.recorded_count,
+        network=session.recorded_count + session.passthrough_count,
+        saved=saved,
+        tokens=tokens_of(session.recorded.played),
+    )
+
+
+def summary_line(stats: list[CassetteStats]) -> str:
+    """`llm-cassette: 42 cassettes replayed, 118 interactions, 0 network calls, 3 recorded (new_episodes)`."""
+    replayed = sum(1 for s in stats if s.played)
+    interactions = sum(s.played for s in stats)
+    network = sum(s.network for s in stats)
+    recorded = sum(s.recorded for s in stats)
+    modes = sorted({s.mode for s in stats if s.recorded})
+    line = (
+        f"llm-cassette: {replayed} cassette{'s' if replayed != 1 else ''} replayed, "
+        f"{interactions} interaction{'s' if interactions != 1 else ''}, "
+        f"{network} network call{'s' if network != 1 else ''}, {recorded} recorded"
+    )
+    if modes:
+        line += f" ({', '.join(modes)})"
+    tokens = sum(s.tokens for s in stats)
+    if tokens:
+        line += f"; {tokens:,} tokens not spent"
+    return line

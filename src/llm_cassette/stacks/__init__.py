@@ -1,0 +1,58 @@
+"""The HTTP stacks llm-cassette records and replays, each through one thin adapter over the
+shared stream layer (`streams`) and the same core session.
+
+`install()` patches every importable stack once; the doors call it before a cassette starts.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+
+from .httpx import MODULES, StackAdapter
+from .sdk_transports import EXTRA_ASYNC_TRANSPORTS
+from .sdk_transports import install_extra_transports as _install_extra
+
+_adapters: dict[int, StackAdapter] = {}
+_install_lock = threading.Lock()
+
+
+def _adapter_for(module: object) -> StackAdapter | None:
+    with _install_lock:
+        return _adapters.get(id(module))
+
+
+def install_extra_transports() -> None:
+    """Patch the SDKs' aiohttp transports imported by now (cheap; called on activation)."""
+    _install_extra(_adapter_for)
+
+
+def install() -> list[StackAdapter]:
+    """Patch every importable HTTP stack once (idempotent; an aliased httpx2 is patched once)."""
+    with _install_lock:
+        for name in MODULES:
+            try:
+                module = importlib.import_module(name)
+            except ImportError:
+                continue
+            if id(module) in _adapters:
+                continue
+            current = getattr(module.HTTPTransport.handle_request, "_llm_cassette", False)
+            if current:  # patched by another copy of this module (e.g. reloaded)
+                continue
+            adapter = StackAdapter(module)
+            adapter.install()
+            _adapters[id(module)] = adapter
+        adapters = list(_adapters.values())
+    install_extra_transports()
+    return adapters
+
+
+def uninstall() -> None:
+    with _install_lock:
+        for adapter in _adapters.values():
+            adapter.uninstall()
+        _adapters.clear()
+
+
+__all__ = ["EXTRA_ASYNC_TRANSPORTS", "StackAdapter", "install", "install_extra_transports", "uninstall"]

@@ -1,0 +1,202 @@
+"""The seam of `httpx` and `httpx2` (API twins): `HTTPTransport.handle_request` /
+`AsyncHTTPTransport.handle_async_request`.
+
+One adapter, parametrised by module, serves both. Only the network transports are patched, at
+class level, so every client is covered wherever it was built, and in-process transports
+(`ASGITransport`, `WSGITransport`, `MockTransport`) are never touched. The patches stay
+installed; with no active session a request costs one context lookup.
+"""
+
+from __future__ import annotations
+
+import time
+from types import ModuleType
+from typing import Any
+
+from ..core.models import Chunk, Interaction, Request, TransportFailure
+from ..core.network import network_policy
+from ..core.registry import active_session
+from ..core.replay import replay_headers
+from ..core.session import Session
+from ..errors import NetworkBlocked
+from .streams import DropAsync, DropSync, ReplayAsync, ReplaySync, TeeAsync, TeeSync, async_sleep
+
+MODULES = ("httpx", "httpx2")
+
+
+def to_request(request: Any, body: bytes) -> Request:
+    return Request(
+        method=request.method,
+        url=str(request.url),
+        headers=tuple(request.headers.multi_items()),
+        body=body,
+    )
+
+
+class StackAdapter:
+    """Intercepts one HTTP stack (`httpx` or `httpx2`) at its transport seam."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self.module = module
+        self.name = module.__name__
+        self.sync_cls: Any = module.HTTPTransport
+        self.async_cls: Any = module.AsyncHTTPTransport
+        self.transport_error: type[BaseException] = module.TransportError
+        self.original_sync: Any = self.sync_cls.handle_request
+        self.original_async: Any = self.async_cls.handle_async_request
+        # Other async transports of this stack that leave the process (the SDKs' aiohttp transport).
+        self.extra_async: dict[type, Any] = {}
+        # Response streams must be instances of this module's stream base classes.
+        self.tee_sync: Any = type("TeeStream", (TeeSync, module.SyncByteStream), {})
+        self.tee_async: Any = type("AsyncTeeStream", (TeeAsync, module.AsyncByteStream), {})
+        self.replay_sync: Any = type("ReplayStream", (ReplaySync, module.SyncByteStream), {})
+        self.replay_async: Any = type("AsyncReplayStream", (ReplayAsync, module.AsyncByteStream), {})
+        self.drop_sync: Any = type("DropStream", (DropSync, module.SyncByteStream), {})
+        self.drop_async: Any = type("AsyncDropStream", (DropAsync, module.AsyncByteStream), {})
+
+    # -- patches -------------------------------------------------------------------------------
+
+    def install(self) -> None:
+        adapter = self
+        original_sync = self.original_sync
+
+        def handle_request(transport: Any, request: Any) -> Any:
+            __tracebackhide__ = True
+            session = active_session()
+            if session is None:
+                adapter.check_network(request)
+                return original_sync(transport, request)
+            return adapter.handle_sync(session, transport, request)
+
+        handle_request.__wrapped__ = original_sync  # type: ignore[attr-defined]
+        handle_request._llm_cassette = True  # type: ignore[attr-defined]
+        self.sync_cls.handle_request = handle_request
+        self.async_cls.handle_async_request = self._async_handler(self.original_async)
+
+    def _async_handler(self, original: Any) -> Any:
+        adapter = self
+
+        async def handle_async_request(transport: Any, request: Any) -> Any:
+            __tracebackhide__ = True
+            session = active_session()
+            if session is None:
+                adapter.check_network(request)
+                return await original(transport, request)
+            return await adapter.handle_async(session, transport, request, original)
+
+        handle_async_request.__wrapped__ = original  # type: ignore[attr-defined]
+        handle_async_request._llm_cassette = True  # type: ignore[attr-defined]
+        return handle_async_request
+
+    def add_async_transport(self, cls: type) -> None:
+        """Also intercept another async transport class of this stack (idempotent)."""
+        if cls in self.extra_async or getattr(cls.__dict__.get("handle_async_request"), "_llm_cassette", False):
+            return
+        original = cls.__dict__["handle_async_request"]
+        self.extra_async[cls] = original
+        cls.handle_async_request = self._async_handler(original)  # type: ignore[attr-defined]
+
+    def uninstall(self) -> None:
+        self.sync_cls.handle_request = self.original_sync
+        self.async_cls.handle_async_request = self.original_async
+        for cls, original in self.extra_async.items():
+            cls.handle_async_request = original  # type: ignore[attr-defined]
+        self.extra_async.clear()
+
+    def check_network(self, request: Any) -> None:
+        if network_policy.block:
+            host = request.url.host
+            if not network_policy.allows(host):
+                raise NetworkBlocked(
+                    f"llm-cassette: real network request to {host!r} blocked by --llm-block-network\n"
+                    f"  request: {request.method} {request.url}\n"
+                    "  The test has no cassette. Mark it with @pytest.mark.llm_cassette to record and replay "
+                    f"this traffic, or allow the host with --llm-allowed-hosts={host} (ini: "
+                    "llm_cassette_allowed_hosts; --llm-allow-localhost for local servers)."
+                )
+
+    # -- one request ---------------------------------------------------------------------------
+
+    def handle_sync(self, session: Session, transport: Any, request: Any) -> Any:
+        __tracebackhide__ = True
+        plan = session.plan(to_request(request, request.read()))
+        if plan.kind == "passthrough":
+            return self.original_sync(transport, request)
+        if plan.kind == "replay":
+            assert plan.interaction is not None
+            timing = session.options.replay_timing
+            if timing and plan.interaction.response is not None:
+                time.sleep(plan.interaction.response.t * timing / 1000.0)
+            return self.replay(session, plan.interaction, request, sync=True)
+        rec = plan.recording
+        assert rec is not None
+        try:
+            response = self.original_sync(transport, request)
+        except self.transport_error as exc:
+            rec.fail(exc)
+            raise
+        rec.start_response(response.status_code, tuple(response.headers.multi_items()))
+        drop = plan.drop_after is not None
+        response.stream = self.tee_sync(response.stream, rec, self.transport_error, drain=drop)
+        if drop:
+            response.stream = self.drop_sync(response.stream, plan.drop_after, self.dropped(request))
+        return response
+
+    async def handle_async(self, session: Session, transport: Any, request: Any, original: Any) -> Any:
+        __tracebackhide__ = True
+        plan = session.plan(to_request(request, await request.aread()))
+        if plan.kind == "passthrough":
+            return await original(transport, request)
+        if plan.kind == "replay":
+            assert plan.interaction is not None
+            timing = session.options.replay_timing
+            if timing and plan.interaction.response is not None:
+                await async_sleep(plan.interaction.response.t * timing / 1000.0)
+            return self.replay(session, plan.interaction, request, sync=False)
+        rec = plan.recording
+        assert rec is not None
+        try:
+            response = await original(transport, request)
+        except self.transport_error as exc:
+            rec.fail(exc)
+            raise
+        rec.start_response(response.status_code, tuple(response.headers.multi_items()))
+        drop = plan.drop_after is not None
+        response.stream = self.tee_async(response.stream, rec, self.transport_error, drain=drop)
+        if drop:
+            response.stream = self.drop_async(response.stream, plan.drop_after, self.dropped(request))
+        return response
+
+    def replay(self, session: Session, interaction: Interaction, request: Any, *, sync: bool) -> Any:
+        if interaction.error is not None:
+            raise self.exception(interaction.error, request)
+        resp = interaction.response
+        assert resp is not None
+        timing = session.options.replay_timing
+        headers: Any = replay_headers(resp, keep_retry_headers=session.options.keep_retry_headers)
+        if not all(v.isascii() for _, v in headers):
+            # httpx encodes str header values as ASCII, but a recorded value may hold any text
+            # (httpx decoded the server's bytes): UTF-8 bytes decode back to the same str.
+            headers = [(k, v.encode("utf-8")) for k, v in headers]
+        if resp.chunks is None and resp.error is None and not timing:
+            # A whole body with nothing to time or raise: one ByteStream, as httpx would build it.
+            stream: Any = self.module.ByteStream(resp.body)
+            return self.module.Response(resp.status, headers=headers, stream=stream, request=request)
+        chunks = resp.chunks
+        if chunks is None:
+            chunks = (Chunk(resp.body, resp.t),) if resp.body else ()
+        started = time.perf_counter() - resp.t * timing / 1000.0
+        stream_cls = self.replay_sync if sync else self.replay_async
+        stream = stream_cls(chunks, resp.error, lambda f: self.exception(f, request), timing, started)
+        return self.module.Response(resp.status, headers=headers, stream=stream, request=request)
+
+    def dropped(self, request: Any) -> BaseException:
+        failure = TransportFailure("RemoteProtocolError", "peer closed connection (injected by llm-cassette)")
+        return self.exception(failure, request)
+
+    def exception(self, failure: TransportFailure, request: Any) -> BaseException:
+        """The recorded transport error as this stack's exception class."""
+        cls = getattr(self.module, failure.type, None)
+        if not (isinstance(cls, type) and issubclass(cls, self.transport_error)):
+            cls = self.transport_error
+        return cls(failure.message, request=request)  # type: ignore[no-any-return, call-arg]

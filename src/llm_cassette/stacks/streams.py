@@ -1,0 +1,201 @@
+"""The stream layer every stack adapter builds on: tee a live body into a recording, cut it for a
+`drop` fault, or replay recorded chunks (with their timing when asked, then the recorded error).
+
+These are mixins: an adapter combines them with its stack's own stream base classes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+from ..core.models import Chunk, TransportFailure
+from ..core.recording import Recording
+
+
+class TeeSync:
+    """Passes each chunk to the caller as it arrives and appends it to the recording."""
+
+    def __init__(
+        self, inner: Any, recording: Recording, transport_error: type[BaseException], drain: bool = False
+    ) -> None:
+        self._inner = inner
+        self._rec = recording
+        self._error = transport_error
+        self._drain = drain
+
+    def __iter__(self) -> Iterator[bytes]:
+        rec = self._rec
+        try:
+            for chunk in self._inner:
+                rec.add_chunk(chunk)
+                yield chunk
+        except self._error as exc:
+            rec.fail(exc)
+            raise
+        rec.finish()
+
+    def close(self) -> None:
+        rec = self._rec
+        try:
+            if not rec.finished:
+                if rec.streamed and not self._drain:
+                    rec.finish(cut=not rec.saw_final_event())
+                else:
+                    # SDKs close error responses unread: drain the body so the recording is whole.
+                    try:
+                        for chunk in self._inner:
+                            rec.add_chunk(chunk)
+                    except self._error as exc:
+                        rec.fail(exc)
+                    rec.finish()
+        finally:
+            self._inner.close()
+
+
+class TeeAsync:
+    def __init__(
+        self, inner: Any, recording: Recording, transport_error: type[BaseException], drain: bool = False
+    ) -> None:
+        self._inner = inner
+        self._rec = recording
+        self._error = transport_error
+        self._drain = drain
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        rec = self._rec
+        try:
+            async for chunk in self._inner:
+                rec.add_chunk(chunk)
+                yield chunk
+        except self._error as exc:
+            rec.fail(exc)
+            raise
+        rec.finish()
+
+    async def aclose(self) -> None:
+        rec = self._rec
+        try:
+            if not rec.finished:
+                if rec.streamed and not self._drain:
+                    rec.finish(cut=not rec.saw_final_event())
+                else:
+                    try:
+                        async for chunk in self._inner:
+                            rec.add_chunk(chunk)
+                    except self._error as exc:
+                        rec.fail(exc)
+                    rec.finish()
+        finally:
+            await self._inner.aclose()
+
+
+class DropSync:
+    """What a `drop` fault shows the caller while recording: the first chunks, then a dropped
+    connection. The recording underneath still gets the whole response."""
+
+    def __init__(self, tee: Any, after: int, exc: BaseException) -> None:
+        self._tee = tee
+        self._after = after
+        self._exc = exc
+        self._it: Any = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        # One iterator over the tee, kept for close(): the rest of the body is read through the
+        # same stream the caller started, never through a second one.
+        self._it = iter(self._tee)
+        for _ in range(self._after):
+            chunk = next(self._it, None)
+            if chunk is None:
+                break
+            yield chunk
+        raise self._exc
+
+    def close(self) -> None:
+        try:
+            if self._it is not None:
+                for _ in self._it:  # the recording gets the whole response
+                    pass
+        except Exception:  # a transport error here is already in the recording
+            pass
+        finally:
+            self._tee.close()
+
+
+class DropAsync(DropSync):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        self._it = self._tee.__aiter__()
+        for _ in range(self._after):
+            try:
+                chunk = await self._it.__anext__()
+            except StopAsyncIteration:
+                break
+            yield chunk
+        raise self._exc
+
+    async def aclose(self) -> None:
+        try:
+            if self._it is not None:
+                async for _ in self._it:
+                    pass
+        except Exception:  # a transport error here is already in the recording
+            pass
+        finally:
+            await self._tee.aclose()
+
+
+class ReplaySync:
+    """Yields recorded chunks (with their timing when asked), then raises the recorded error."""
+
+    def __init__(
+        self,
+        chunks: tuple[Chunk, ...],
+        error: TransportFailure | None,
+        make_error: Callable[[TransportFailure], BaseException],
+        scale: float,
+        started: float,
+    ) -> None:
+        self._chunks = chunks
+        self._error = error
+        self._make_error = make_error
+        self._scale = scale
+        self._started = started
+
+    def _delay(self, chunk: Chunk) -> float:
+        """Seconds to wait before `chunk` so that it arrives at its recorded (scaled) time."""
+        return self._started + chunk.t * self._scale / 1000.0 - time.perf_counter()
+
+    def _end(self) -> None:
+        if self._error is not None:
+            raise self._make_error(self._error)
+
+    def __iter__(self) -> Iterator[bytes]:
+        timed = bool(self._scale)  # default replay: as fast as possible, no clock per chunk
+        for chunk in self._chunks:
+            if timed and (delay := self._delay(chunk)) > 0:
+                time.sleep(delay)
+            yield chunk.data
+        self._end()
+
+    def close(self) -> None:
+        pass
+
+
+class ReplayAsync(ReplaySync):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        timed = bool(self._scale)
+        for chunk in self._chunks:
+            if timed and (delay := self._delay(chunk)) > 0:
+                await async_sleep(delay)
+            yield chunk.data
+        self._end()
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def async_sleep(seconds: float) -> None:
+    import anyio
+
+    await anyio.sleep(seconds)

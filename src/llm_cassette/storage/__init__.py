@@ -1,0 +1,11 @@
+"""Cassettes on disk: the YAML format (written by `yaml_format`, read by `schema`, parsed by
+`fast_loader`) and the files themselves (`files`: cached loads, atomic saves, discovery).
+
+Depends only on `core.models` and `errors`.
+"""
+
+from .files import atomic_write, iter_cassette_files, load, orphan_cassettes, save
+from .schema import loads
+from .yaml_format import FORMAT_VERSION, dumps
+
+__all__ = ["FORMAT_VERSION", "atomic_write", "dumps", "iter_cassette_files", "load", "loads", "orphan_cassettes", "save"]

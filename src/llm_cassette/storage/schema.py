@@ -1,0 +1,236 @@
+"""Reading a cassette: parsed YAML validated into plain data, every problem named by file and line."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..core.models import CassetteData, Chunk, Headers, Interaction, Request, Response, TransportFailure
+from ..errors import CassetteFormatError
+from .fast_loader import MAX_DEPTH, BaseLoader, TooDeep, parse_yaml
+from .yaml_format import FORMAT_VERSION, json_bytes
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    def __init__(self, path: Sequence[str | int], message: str) -> None:
+        super().__init__(message)
+        self.path = list(path)
+        self.message = message
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], path: Sequence[str | int], what: str) -> Any:
+    if isinstance(value, bool) and kind in (int, float, (int, float)):
+        raise _Invalid(path, f"{what} must be a number, not {value!r}")
+    if not isinstance(value, kind):
+        raise _Invalid(path, f"{what} must be {_kind_name(kind)}, not {type(value).__name__} {value!r:.60}")
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", float: "a number"}
+    if isinstance(kind, tuple):
+        return " or ".join(names.get(k, k.__name__) for k in kind)
+    return names.get(kind, kind.__name__)
+
+
+def _check_keys(m: dict[str, Any], allowed: set[str], path: list[str | int], what: str) -> None:
+    for key in m:
+        if key not in allowed:
+            raise _Invalid([*path, key], f"unknown key {key!r} in {what} (expected one of {sorted(allowed)})")
+
+
+def _headers_from(value: Any, path: list[str | int]) -> Headers:
+    _expect(value, dict, path, "headers")
+    out: list[tuple[str, str]] = []
+    for name, v in value.items():
+        if not isinstance(name, str):
+            raise _Invalid(path, f"header name must be a string, not {name!r}")
+        if isinstance(v, list):
+            for i, item in enumerate(v):
+                out.append((name, _expect(item, str, [*path, name, i], f"header {name!r}")))
+        else:
+            out.append((name, _expect(v, str, [*path, name], f"header {name!r}")))
+    return tuple(out)
+
+
+def _body_from(value: Any, path: list[str | int], *, chunk: bool = False) -> bytes:
+    _expect(value, dict, path, "a body")
+    keys = {"t", "text", "base64"} if chunk else {"json", "json_style", "text", "base64"}
+    _check_keys(value, keys, path, "a chunk" if chunk else "a body")
+    kinds = [k for k in ("json", "text", "base64") if k in value]
+    if len(kinds) != 1:
+        raise _Invalid(path, "a body needs exactly one of `json`, `text`, `base64`")
+    kind = kinds[0]
+    if kind == "json":
+        style = _expect(value.get("json_style", "compact"), str, [*path, "json_style"], "json_style")
+        try:
+            return json_bytes(value["json"], style)
+        except (ValueError, TypeError) as exc:
+            raise _Invalid([*path, "json"], f"body is not valid JSON data: {exc}") from None
+    if kind == "text":
+        return str(_expect(value["text"], str, [*path, "text"], "text")).encode("utf-8")
+    raw = _expect(value["base64"], str, [*path, "base64"], "base64")
+    try:
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise _Invalid([*path, "base64"], "invalid base64") from None
+
+
+def _number(value: Any, path: list[str | int], what: str) -> float:
+    return float(_expect(value, (int, float), path, what))
+
+
+def _failure_from(value: Any, path: list[str | int]) -> TransportFailure:
+    _expect(value, dict, path, "error")
+    _check_keys(value, {"type", "message", "t"}, path, "error")
+    if "type" not in value:
+        raise _Invalid(path, "error needs a `type` (an exception class name such as ReadTimeout)")
+    return TransportFailure(
+        type=_expect(value["type"], str, [*path, "type"], "error type"),
+        message=_expect(value.get("message", ""), str, [*path, "message"], "error message"),
+        t=_number(value.get("t", 0), [*path, "t"], "t"),
+    )
+
+
+def _request_from(value: Any, path: list[str | int]) -> Request:
+    _expect(value, dict, path, "request")
+    _check_keys(value, {"method", "url", "headers", "body"}, path, "request")
+    for key in ("method", "url"):
+        if key not in value:
+            raise _Invalid(path, f"request is missing `{key}`")
+    return Request(
+        method=_expect(value["method"], str, [*path, "method"], "method").upper(),
+        url=_expect(value["url"], str, [*path, "url"], "url"),
+        headers=_headers_from(value["headers"], [*path, "headers"]) if "headers" in value else (),
+        body=_body_from(value["body"], [*path, "body"]) if "body" in value else b"",
+    )
+
+
+def _response_from(value: Any, path: list[str | int]) -> Response:
+    _expect(value, dict, path, "response")
+    _check_keys(value, {"status", "headers", "t", "body", "chunks", "error", "cut"}, path, "response")
+    if "status" not in value:
+        raise _Invalid(path, "response is missing `status`")
+    status = _expect(value["status"], int, [*path, "status"], "status")
+    if not 100 <= status <= 999:
+        raise _Invalid([*path, "status"], f"status {status} is not an HTTP status code")
+    if "body" in value and "chunks" in value:
+        raise _Invalid(path, "a response has `body` or `chunks`, not both")
+    chunks: tuple[Chunk, ...] | None = None
+    if "chunks" in value:
+        items = _expect(value["chunks"], list, [*path, "chunks"], "chunks")
+        chunks = tuple(
+            Chunk(
+                data=_body_from(c, [*path, "chunks", i], chunk=True),
+                t=_number(c.get("t", 0), [*path, "chunks", i, "t"], "t"),
+            )
+            for i, c in enumerate(items)
+        )
+    cut = _expect(value.get("cut", False), bool, [*path, "cut"], "cut")
+    return Response(
+        status=status,
+        headers=_headers_from(value["headers"], [*path, "headers"]) if "headers" in value else (),
+        body=_body_from(value["body"], [*path, "body"]) if "body" in value else b"",
+        chunks=chunks,
+        error=_failure_from(value["error"], [*path, "error"]) if "error" in value else None,
+        cut=cut,
+        t=_number(value.get("t", 0), [*path, "t"], "t"),
+    )
+
+
+def _interaction_from(value: Any, path: list[str | int]) -> Interaction:
+    _expect(value, dict, path, "an interaction")
+    _check_keys(value, {"request", "response", "error"}, path, "an interaction")
+    if "request" not in value:
+        raise _Invalid(path, "interaction is missing `request`")
+    if ("response" in value) == ("error" in value):
+        raise _Invalid(path, "an interaction needs exactly one of `response` and `error`")
+    return Interaction(
+        request=_request_from(value["request"], [*path, "request"]),
+        response=_response_from(value["response"], [*path, "response"]) if "response" in value else None,
+        error=_failure_from(value["error"], [*path, "error"]) if "error" in value else None,
+    )
+
+
+def from_document(doc: Any) -> CassetteData:
+    """Validate a parsed YAML document and turn it into plain data (raises `_Invalid`)."""
+    if doc is None:
+        raise _Invalid([], "the file is empty")
+    _expect(doc, dict, [], "the top level")
+    _check_keys(doc, {"version", "interactions"}, [], "the top level")
+    if "version" not in doc:
+        raise _Invalid([], "missing `version` (this file may not be an llm-cassette cassette)")
+    version = doc["version"]
+    if version != FORMAT_VERSION:
+        raise _Invalid(
+            ["version"],
+            f"unknown cassette format version {version!r} (this llm-cassette reads version "
+            f"{FORMAT_VERSION}; upgrade llm-cassette or re-record)",
+        )
+    items = _expect(doc.get("interactions", []), list, ["interactions"], "interactions")
+    return CassetteData(
+        interactions=[_interaction_from(v, ["interactions", i]) for i, v in enumerate(items)],
+        version=version,
+    )
+
+
+def _line_of(text: str, path: Sequence[str | int]) -> int | None:
+    """1-based line of the node at `path`, found by composing the document with marks."""
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=BaseLoader)  # libyaml when present
+    except (yaml.YAMLError, RecursionError):
+        return None
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in path:
+        if isinstance(node, yaml.MappingNode) and isinstance(key, str):
+            for k, v in node.value:
+                if k.value == key:
+                    line, node = k.start_mark.line + 1, v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    if isinstance(node, yaml.ScalarNode):
+        line = node.start_mark.line + 1
+    return line
+
+
+
+def loads(text: str | bytes, path: Path | str | None = None) -> CassetteData:
+    """Parse cassette text. Raises `CassetteFormatError` with file and line."""
+    try:
+        doc = parse_yaml(text)
+    except TooDeep as exc:
+        raise CassetteFormatError(path, f"nested more than {MAX_DEPTH} levels deep", exc.line) from None
+    except yaml.reader.ReaderError as exc:
+        # Bad UTF-8 or a control character: the position is an offset into what was read.
+        before = text[: exc.position]
+        at = (before.count(b"\n") if isinstance(before, bytes) else before.count("\n")) + 1
+        raise CassetteFormatError(path, f"invalid YAML: {exc}", at) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or str(exc)
+        raise CassetteFormatError(path, f"invalid YAML: {problem}", line) from None
+    except yaml.YAMLError as exc:
+        raise CassetteFormatError(path, f"invalid YAML: {exc}") from None
+    try:
+        return from_document(doc)
+    except _Invalid as exc:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        where = ".".join(str(p) for p in exc.path)
+        message = f"{exc.message} (at {where})" if where else exc.message
+        raise CassetteFormatError(path, message, _line_of(text, exc.path)) from None

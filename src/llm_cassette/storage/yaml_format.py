@@ -1,0 +1,181 @@
+"""The cassette file format, version 1, written: plain data to YAML text, byte-exact.
+
+A body is written as structured YAML when it is JSON that re-serialises to exactly the recorded
+bytes (`json:` plus the `json_style` needed to rebuild them), as text when it is UTF-8 (block style
+when multi-line), and as base64 otherwise. Streamed bodies are a list of chunks, one item per chunk
+the transport delivered, each with its time offset. See docs/cassette-format.md. Reading is
+`schema.py`; parsing `fast_loader.py`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+
+import yaml
+
+from ..core.models import CassetteData, Headers, Interaction, TransportFailure
+from .fast_loader import MAX_DEPTH, json_depth
+
+FORMAT_VERSION = 1
+
+_BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc]
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    # NEL and the Unicode line/paragraph separators are line breaks to a YAML reader: PyYAML's
+    # pure-Python emitter writes them raw outside double quotes, and they come back as "\n".
+    if "\x85" in data or "\u2028" in data or "\u2029" in data:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+    # Multi-line text reads best as a block scalar; the emitter falls back to a quoted style
+    # whenever block style could not round-trip the exact string.
+    if "\n" in data and len(data) > 1:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+# --- bodies -----------------------------------------------------------------------------------
+
+_JSON_STYLES: dict[str, dict[str, Any]] = {
+    "compact": {"separators": (",", ":"), "ensure_ascii": False},
+    "compact-ascii": {"separators": (",", ":"), "ensure_ascii": True},
+    "spaced": {"ensure_ascii": True},
+    "spaced-unicode": {"ensure_ascii": False},
+    "indent2": {"indent": 2, "ensure_ascii": False},
+    "indent2-ascii": {"indent": 2, "ensure_ascii": True},
+}
+_NEWLINE = "+newline"
+
+
+def json_bytes(value: Any, style: str = "compact") -> bytes:
+    """Serialise `value` in a named JSON style (the inverse of how a body was recognised)."""
+    newline = style.endswith(_NEWLINE)
+    base = style[: -len(_NEWLINE)] if newline else style
+    try:
+        kwargs = _JSON_STYLES[base]
+    except KeyError:
+        raise ValueError(f"unknown json_style {style!r}") from None
+    text = json.dumps(value, allow_nan=False, **kwargs)
+    return (text + "\n" if newline else text).encode("utf-8")
+
+
+def _as_json(raw: bytes) -> tuple[Any, str] | None:
+    """(value, style) when `raw` is JSON that one of our styles reproduces byte for byte."""
+    if not raw or raw[:1] not in b"{[":
+        return None
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if json_depth(value) > MAX_DEPTH - 10:  # as YAML it must load back under MAX_DEPTH: keep it text
+        return None
+    body, suffix = (raw[:-1], _NEWLINE) if raw.endswith(b"\n") else (raw, "")
+    style = next((name for name, kwargs in _JSON_STYLES.items() if _reproduces(value, kwargs, body)), None)
+    # The value itself must survive YAML, which cannot carry lone surrogates or a BOM.
+    if style is None or _YAML_UNSAFE.search(json.dumps(value, ensure_ascii=False)):
+        return None
+    return value, style + suffix
+
+
+def _reproduces(value: Any, kwargs: dict[str, Any], raw: bytes) -> bool:
+    try:
+        return json.dumps(value, allow_nan=False, **kwargs).encode("utf-8") == raw
+    except (ValueError, UnicodeEncodeError):  # NaN/Infinity; lone surrogates in a non-ASCII style
+        return False
+
+
+_YAML_UNSAFE = re.compile("[\ud800-\udfff\ufeff]")
+
+
+def _as_text(raw: bytes) -> str | None:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    # Characters YAML cannot carry even quoted would not survive; keep those bodies as base64.
+    if _YAML_UNSAFE.search(text):
+        return None
+    return text
+
+
+def body_to_yaml(raw: bytes, *, allow_json: bool = True) -> dict[str, Any]:
+    """The on-disk mapping for a body: {json, json_style?} | {text} | {base64}."""
+    if allow_json:
+        found = _as_json(raw)
+        if found is not None:
+            value, style = found
+            out: dict[str, Any] = {"json": value}
+            if style != "compact":
+                out["json_style"] = style
+            return out
+    text = _as_text(raw)
+    if text is not None:
+        return {"text": text}
+    return {"base64": base64.b64encode(raw).decode("ascii")}
+
+
+def headers_to_yaml(headers: Headers) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in headers:
+        key = name.lower()
+        if key in out:
+            prev = out[key]
+            out[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
+        else:
+            out[key] = value
+    return out
+
+
+def _ms(t: float) -> float | int:
+    r = round(t, 1)
+    return int(r) if r == int(r) else r
+
+
+def _failure_to_yaml(f: TransportFailure) -> dict[str, Any]:
+    return {"type": f.type, "message": f.message, "t": _ms(f.t)}
+
+
+def interaction_to_yaml(it: Interaction) -> dict[str, Any]:
+    req = it.request
+    rq: dict[str, Any] = {"method": req.method, "url": req.url}
+    if req.headers:
+        rq["headers"] = headers_to_yaml(req.headers)
+    if req.body:
+        rq["body"] = body_to_yaml(req.body)
+    out: dict[str, Any] = {"request": rq}
+    if it.error is not None:
+        out["error"] = _failure_to_yaml(it.error)
+        return out
+    resp = it.response
+    assert resp is not None
+    rs: dict[str, Any] = {"status": resp.status}
+    if resp.headers:
+        rs["headers"] = headers_to_yaml(resp.headers)
+    rs["t"] = _ms(resp.t)
+    if resp.chunks is not None:
+        rs["chunks"] = [{"t": _ms(c.t), **body_to_yaml(c.data, allow_json=False)} for c in resp.chunks]
+    elif resp.body:
+        rs["body"] = body_to_yaml(resp.body)
+    if resp.error is not None:
+        rs["error"] = _failure_to_yaml(resp.error)
+    if resp.cut:
+        rs["cut"] = True
+    out["response"] = rs
+    return out
+
+
+def dumps(data: CassetteData) -> str:
+    """The YAML text of a cassette."""
+    doc = {"version": FORMAT_VERSION, "interactions": [interaction_to_yaml(i) for i in data.interactions]}
+    text: str = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096, indent=2)
+    return text
