@@ -25,7 +25,7 @@ import openai
 import pytest
 
 from llm_cassette import CassetteFormatError, load, use_cassette
-from llm_cassette._report import render_report, write_report
+from llm_cassette.report import render_report, write_report
 from llm_cassette.cli import main
 from llm_cassette.fake_server import FakeServer
 

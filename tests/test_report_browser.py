@@ -19,7 +19,7 @@ import openai
 import pytest
 
 from llm_cassette import use_cassette
-from llm_cassette._report import write_report
+from llm_cassette.report import write_report
 from llm_cassette.fake_server import FakeServer
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

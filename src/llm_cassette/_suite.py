@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ._llm_view import describe
 from ._models import Interaction
 from ._session import Session
+from .describe import describe
 
 
 @dataclass

@@ -396,7 +396,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         shutil.rmtree(Path(tempfile.gettempdir()) / f"llm-cassette-run-{uid}", ignore_errors=True)
     out = config.getoption("llm_cassette_report")
     if out:
-        from ._report import write_report
+        from .report import write_report
 
         paths = sorted({Path(s.path) for s in config.stash.get(_stats_key, []) if Path(s.path).exists()})
         write_report(paths, Path(out))
