@@ -25,9 +25,9 @@ import openai
 import pytest
 
 from llm_cassette import CassetteFormatError, load, use_cassette
-from llm_cassette._report import render_report, write_report
 from llm_cassette.cli import main
 from llm_cassette.fake_server import FakeServer
+from llm_cassette.report import render_report, write_report
 
 OPENAI_KEY = "sk-fake-openai-key-for-tests-0000"
 ANTHROPIC_KEY = "sk-ant-fake-anthropic-key-for-tests-0000"

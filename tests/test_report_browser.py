@@ -19,8 +19,8 @@ import openai
 import pytest
 
 from llm_cassette import use_cassette
-from llm_cassette._report import write_report
 from llm_cassette.fake_server import FakeServer
+from llm_cassette.report import write_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(

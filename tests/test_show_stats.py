@@ -22,9 +22,9 @@ import openai
 import pytest
 
 from llm_cassette import use_cassette
-from llm_cassette._llm_view import describe, sse_events
-from llm_cassette._stats import Price, price_for
 from llm_cassette.cli import main
+from llm_cassette.describe import describe, sse_events
+from llm_cassette.describe.pricing import Price, price_for
 from llm_cassette.fake_server import FakeServer
 
 OPENAI_KEY = "sk-fake-show-stats-openai-0000"

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         import openai  # noqa: F401
 
-        from .fake_server import FakeServer
+        from ..fake_server import FakeServer
     except ImportError as exc:
         print(f"the demo needs the `demo` extra: pip install 'pytest-llm-cassette[demo]' ({exc})", file=sys.stderr)
         return 2
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     print("\nreplayed offline, with no API key. The cassettes:")
     for c in cassettes:
         print(f"  {c}")
-    from .cli import main as cli_main
+    from . import main as cli_main
 
     print()
     cli_main(["show", *[str(c) for c in cassettes]])

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import _format
-from ._errors import CassetteFormatError
-from ._secrets import scan_text
+from .. import _format
+from .._errors import CassetteFormatError
+from .._secrets import scan_text
+from .common import plural, report_missing
 
 DEFAULT_PATH = "cassettes"
 INVALID = "invalid-cassette"
@@ -109,19 +109,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"llm-cassette check: no {DEFAULT_PATH}/ folder here; nothing to check")
             return 0
         paths = [default]
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        for p in missing:
-            print(f"llm-cassette check: error: no such file or directory: {p}", file=sys.stderr)
+    if report_missing(paths, "llm-cassette check: error: no such file or directory: {}"):
         return 2
     files, findings = check_paths(paths, validate=not args.no_validate, secrets=not args.no_secrets, allow=args.allow)
     for finding in findings:
         print(finding)
     if not findings:
-        print(f"{_count(len(files), 'cassette file')} checked: no problems")
+        print(f"{plural(len(files), 'cassette file')} checked: no problems")
         return 0
     bad = len({f.path for f in findings})
-    print(f"{_count(len(findings), 'problem')} in {bad} of {_count(len(files), 'cassette file')}")
+    print(f"{plural(len(findings), 'problem')} in {bad} of {plural(len(files), 'cassette file')}")
     if any(f.kind != INVALID for f in findings):
         print(
             "Secrets must not be committed: revoke any real key, then remove it "
@@ -129,7 +126,3 @@ def run(args: argparse.Namespace) -> int:
             "Known-safe values can be allowed with --allow PATTERN."
         )
     return 1
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -14,10 +14,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import _format
-from ._errors import CassetteFormatError
-from ._models import CassetteData, Headers, Interaction
-from ._redaction import Redactor
+from .. import _format
+from .._errors import CassetteFormatError
+from .._models import CassetteData, Headers, Interaction
+from .._redaction import Redactor
+from .common import plural, report_missing
 
 
 @dataclass(frozen=True)
@@ -101,10 +102,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    missing = [p for p in args.paths if not p.exists()]
-    if missing:
-        for p in missing:
-            print(f"llm-cassette scrub: error: no such file or directory: {p}", file=sys.stderr)
+    if report_missing(args.paths, "llm-cassette scrub: error: no such file or directory: {}"):
         return 2
     redactor = Redactor.build(
         headers=args.redact_header,
@@ -132,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         for index, parts in result.changes.items():
             print(f"{path}: interaction {index + 1}: {verb} {', '.join(parts)}")
     done = "would change" if args.dry_run else "changed"
-    summary = f"{changed} file{'' if changed == 1 else 's'} {done}, {unchanged} already clean"
+    summary = f"{plural(changed, 'file')} {done}, {unchanged} already clean"
     if failed:
         summary += f", {failed} invalid"
     print(summary)

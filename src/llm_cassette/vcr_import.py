@@ -1,4 +1,4 @@
-"""`llm-cassette import`: convert vcrpy / pytest-recording cassettes to llm-cassette cassettes.
+"""Convert vcrpy / pytest-recording cassettes to llm-cassette cassettes.
 
 A vcrpy cassette (format version 1, YAML or JSON) holds `interactions: [{request: {method, uri,
 body, headers: {name: [values]}}, response: {status: {code, message}, headers, body: {string}}}]`,
@@ -13,14 +13,15 @@ with binary bodies as `!!binary` base64. Converting one:
 - writes atomically.
 
 vcrpy does not record timing, so every time offset is 0.
+
+
+The `llm-cassette import` command is `cli/import_vcr.py`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,56 +84,6 @@ class Converted:
     target: Path
     interactions: int
     streams: int
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "paths", nargs="+", type=Path, metavar="PATH", help="vcrpy cassette files, or folders to convert recursively"
-    )
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--out",
-        type=Path,
-        metavar="DIR",
-        help="write converted cassettes here, mirroring paths below each folder argument "
-        "(e.g. `import tests/cassettes --out cassettes/tests` for the plugin's default layout)",
-    )
-    where.add_argument("--in-place", action="store_true", help="overwrite each vcrpy cassette with its conversion")
-    parser.add_argument("--force", action="store_true", help="overwrite existing files under --out")
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.out is None and not args.in_place:
-        print("llm-cassette import: give --out DIR (or --in-place to overwrite the vcrpy files)", file=sys.stderr)
-        return 2
-    redactor = Redactor.build()
-    failed = False
-    for source, target in plan_targets(args.paths, args.out):
-        if not source.exists():
-            print(f"{source}: no such file or directory", file=sys.stderr)
-            failed = True
-            continue
-        if args.in_place and source.suffix == ".json":
-            print(f"{source}: a JSON cassette cannot be converted in place; use --out DIR", file=sys.stderr)
-            failed = True
-            continue
-        if target.exists() and not args.in_place and not args.force:
-            print(f"{source}: {target} already exists (pass --force to overwrite it)", file=sys.stderr)
-            failed = True
-            continue
-        try:
-            result = convert_file(source, target, redactor)
-        except NotVcrCassette as exc:
-            if _is_llm_cassette(source):
-                print(f"{source}: already an llm-cassette cassette, skipped")
-                continue
-            print(str(exc), file=sys.stderr)
-            failed = True
-            continue
-        streams = f", {result.streams} streamed" if result.streams else ""
-        arrow = "" if result.target == source else f" -> {result.target}"
-        print(f"{source}{arrow}: {result.interactions} interaction{'' if result.interactions == 1 else 's'}{streams}")
-    return 1 if failed else 0
 
 
 def plan_targets(paths: list[Path], out: Path | None) -> Iterator[tuple[Path, Path]]:
@@ -284,7 +235,8 @@ def _bytes(value: Any) -> bytes:
     raise TypeError(f"a body must be a string or !!binary, not {type(value).__name__}")
 
 
-def _is_llm_cassette(path: Path) -> bool:
+def is_llm_cassette(path: Path) -> bool:
+    """Whether `path` is already a cassette in this project's format (a re-run of `import` skips it)."""
     try:
         doc = yaml.load(path.read_bytes(), Loader=_VcrLoader)
     except (OSError, yaml.YAMLError):

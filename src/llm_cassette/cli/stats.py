@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ._errors import CassetteFormatError
-from ._format import iter_cassette_files, load
-from ._llm_view import describe
-from ._show import format_error
+from .._errors import CassetteFormatError
+from .._format import iter_cassette_files, load
+from ..describe import describe
+from ..describe.pricing import Price, PriceTableError, load_prices, price_for
+from .common import cannot_read, format_error, plural, report_missing
 
 NO_MODEL = "(no model)"
 
@@ -36,14 +34,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="price table: model -> {input: $ per 1M tokens, output: $ per 1M tokens}",
     )
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
-
-
-@dataclass(frozen=True)
-class Price:
-    """Dollars per million tokens."""
-
-    input: float = 0.0
-    output: float = 0.0
 
 
 @dataclass
@@ -124,7 +114,7 @@ def collect(paths: list[Path], prices: dict[str, Price] | None = None) -> Stats:
             stats.invalid.append(format_error(exc))
             continue
         except OSError as exc:
-            stats.invalid.append(f"{path}: cannot read: {exc.strerror or exc}")
+            stats.invalid.append(cannot_read(path, exc))
             continue
         stats.cassettes += 1
         for interaction in data.interactions:
@@ -148,56 +138,9 @@ def collect(paths: list[Path], prices: dict[str, Price] | None = None) -> Stats:
     return stats
 
 
-_SNAPSHOT = re.compile(r"[-@](\d{4}-\d{2}-\d{2}|\d{8})$")
-
-
-def price_for(model: str, prices: dict[str, Price]) -> Price | None:
-    """The price of `model`: an exact entry, else the entry for it without a date snapshot suffix.
-
-    `gpt-4o-mini-2024-07-18` and `claude-3-5-haiku-20241022` find `gpt-4o-mini` and
-    `claude-3-5-haiku`; a bare prefix never matches, so `gpt-4o` is not priced as `gpt-4o-mini`.
-    """
-    if model in prices:
-        return prices[model]
-    base = _SNAPSHOT.sub("", model)
-    return prices.get(base)
-
-
-class PriceTableError(ValueError):
-    """A price table that cannot be used; the message names the file."""
-
-
-def load_prices(path: Path) -> dict[str, Price]:
-    """Read a price table: a YAML (or JSON) mapping of model to `{input: N, output: N}`."""
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PriceTableError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise PriceTableError(f"{path}: invalid YAML: {exc}") from None
-    if not isinstance(doc, dict):
-        raise PriceTableError(f"{path}: expected a mapping of model name to {{input: N, output: N}}")
-    prices: dict[str, Price] = {}
-    for model, entry in doc.items():
-        if not isinstance(entry, dict) or not entry or set(entry) - {"input", "output"}:
-            raise PriceTableError(
-                f"{path}: {model}: expected {{input: N, output: N}} in dollars per million tokens, got {entry!r}"
-            )
-        values: dict[str, float] = {}
-        for key, value in entry.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise PriceTableError(f"{path}: {model}.{key}: expected a non-negative number, got {value!r}")
-            values[key] = float(value)
-        prices[str(model)] = Price(**values)
-    return prices
-
-
 def run(args: argparse.Namespace) -> int:
     paths: list[Path] = args.paths or [Path("cassettes")]
-    missing = [p for p in paths if not p.exists()]
-    for p in missing:
-        print(f"{p}: no such file or directory", file=sys.stderr)
-    if missing:
+    if report_missing(paths, "{}: no such file or directory"):
         return 1
     prices = None
     if args.prices is not None:
@@ -219,8 +162,8 @@ def run(args: argparse.Namespace) -> int:
 def render(stats: Stats, *, priced: bool = False) -> str:
     """The plain-text report."""
     lines = [
-        f"{_n(stats.cassettes, 'cassette')}, {_n(stats.interactions, 'interaction')} "
-        f"({stats.streamed} streamed, {stats.not_streamed} not streamed), {_n(stats.errors, 'error')}",
+        f"{plural(stats.cassettes, 'cassette')}, {plural(stats.interactions, 'interaction')} "
+        f"({stats.streamed} streamed, {stats.not_streamed} not streamed), {plural(stats.errors, 'error')}",
     ]
     if stats.models:
         lines.append("")
@@ -243,10 +186,6 @@ def render(stats: Stats, *, priced: bool = False) -> str:
     if priced and stats.unpriced:
         lines.append(f"No price for: {', '.join(stats.unpriced)} (add them to the price table).")
     return "\n".join(lines) + "\n"
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _money(amount: float) -> str:

@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._errors import CassetteFormatError
-from ._format import iter_cassette_files, load
-from ._llm_view import LLMView, describe
+from .._errors import CassetteFormatError
+from .._format import iter_cassette_files, load
+from ..describe import LLMView, describe
+from .common import cannot_read, format_error, ms, plural
 
 USER_WIDTH = 100
 REPLY_WIDTH = 240
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             failed = True
             continue
         except OSError as exc:
-            print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+            print(cannot_read(path, exc), file=sys.stderr)
             failed = True
             continue
         if not first:
@@ -61,15 +62,6 @@ def run(args: argparse.Namespace) -> int:
         views = [describe(it) for it in data.interactions]
         sys.stdout.write(render_cassette(path, views, style, full=args.full))
     return 1 if failed else 0
-
-
-def format_error(exc: CassetteFormatError) -> str:
-    """`file:line: reason`, with a pointer to `import` when the file is a vcrpy cassette."""
-    from ._vcr_import import is_vcr_cassette
-
-    if exc.path is not None and is_vcr_cassette(exc.path):
-        return f"{exc} (this is a vcrpy cassette: convert it with `llm-cassette import`)"
-    return str(exc)
 
 
 def use_color(flag: bool | None, stream: object) -> bool:
@@ -119,7 +111,7 @@ def shorten(text: str, width: int) -> str:
 def render_cassette(path: Path, views: list[LLMView], style: Style, *, full: bool = False) -> str:
     """The text `show` prints for one cassette."""
     count = len(views)
-    lines = [f"{style.bold(str(path))}  {style.dim(f'{count} interaction' + ('' if count == 1 else 's'))}"]
+    lines = [f"{style.bold(str(path))}  {style.dim(plural(count, 'interaction'))}"]
     for index, view in enumerate(views, start=1):
         lines.append("")
         lines.extend(render_interaction(index, view, style, full=full))
@@ -173,7 +165,7 @@ def _reply_rows(view: LLMView, style: Style, row: _Row, full: bool) -> None:
         row("tool call", f"{style.bold(call.name)}({args})")
     if view.embeddings:
         dims = f" x {view.dimensions} dimensions" if view.dimensions else ""
-        row("reply", f"{view.embeddings} vector{'' if view.embeddings == 1 else 's'}{dims}")
+        row("reply", f"{plural(view.embeddings, 'vector')}{dims}")
     if view.body_text:
         row("body", _indent(view.body_text, 4 + _LABEL) if full else shorten(view.body_text, REPLY_WIDTH))
 
@@ -181,18 +173,18 @@ def _reply_rows(view: LLMView, style: Style, row: _Row, full: bool) -> None:
 def _timing(view: LLMView) -> str:
     parts: list[str] = []
     if not view.total_ms and not view.time_to_headers:  # imported cassettes carry no timing
-        chunks = f"{view.chunk_count} chunk{'' if view.chunk_count == 1 else 's'}, " if view.streamed else ""
+        chunks = f"{plural(view.chunk_count, 'chunk')}, " if view.streamed else ""
         return f"{chunks}not recorded"
     if view.time_to_headers is not None:
-        parts.append(f"headers {_ms(view.time_to_headers)}")
+        parts.append(f"headers {ms(view.time_to_headers)}")
     if view.streamed:
         if view.time_to_first_chunk is not None:
-            parts.append(f"first chunk {_ms(view.time_to_first_chunk)}")
+            parts.append(f"first chunk {ms(view.time_to_first_chunk)}")
         if view.total_ms is not None:
-            parts.append(f"total {_ms(view.total_ms)}")
-        parts.append(f"{view.chunk_count} chunk{'' if view.chunk_count == 1 else 's'}")
+            parts.append(f"total {ms(view.total_ms)}")
+        parts.append(plural(view.chunk_count, "chunk"))
     elif view.status is None and view.total_ms is not None:
-        parts.append(f"failed after {_ms(view.total_ms)}")
+        parts.append(f"failed after {ms(view.total_ms)}")
     return ", ".join(parts)
 
 
@@ -200,21 +192,17 @@ def _problem_rows(view: LLMView, style: Style, row: _Row) -> None:
     error = view.error
     if error is not None:
         if error.kind == "stream":
-            where = f" after {view.chunk_count} chunk{'' if view.chunk_count == 1 else 's'}"
-            when = f" at {_ms(error.t)}" if error.t is not None else ""
+            where = f" after {plural(view.chunk_count, 'chunk')}"
+            when = f" at {ms(error.t)}" if error.t is not None else ""
             row("error", style.red(f"{error.type}{where}{when}: {error.message}".rstrip(": ")))
         else:
             row("error", style.red(error.summary()))
     if view.cut:
-        n = f"{view.chunk_count} chunk{'' if view.chunk_count == 1 else 's'}"
+        n = plural(view.chunk_count, "chunk")
         if view.complete:
             row("cut", style.dim(f"the caller closed the stream after its final event ({n})"))
         else:
             row("cut", style.yellow(f"the caller stopped reading after {n}; the rest was never recorded"))
-
-
-def _ms(t: float) -> str:
-    return f"{t:.1f} ms"
 
 
 def _indent(text: str, width: int) -> str:

@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from .fake_server import serve
+        from ..fake_server import serve
     except ImportError as exc:  # the `server` extra is not installed
         print(f"llm-cassette fake-server needs FastAPI and uvicorn: pip install 'pytest-llm-cassette[server]' ({exc})")
         return 2

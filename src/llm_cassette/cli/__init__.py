@@ -1,7 +1,8 @@
 """The `llm-cassette` command line: a thin door onto the same core as the plugin.
 
-Each subcommand lives in its own module with `add_arguments(parser)` and `run(args) -> int`;
-they are imported only when used, so `llm-cassette --help` stays fast.
+Each subcommand lives in its own module of this package with `add_arguments(parser)` and `run(args) -> int`;
+they are imported only when used, so `llm-cassette --help` stays fast. No command module imports
+another: what they share is in `common.py` or in the package that owns the concept.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ from collections.abc import Sequence
 
 # subcommand → (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "check": ("llm_cassette._check", "validate cassettes and scan them for secrets (exit 1 on findings)"),
-    "scrub": ("llm_cassette._scrub", "re-apply redaction to existing cassettes in place"),
-    "show": ("llm_cassette._show", "print a readable summary of a cassette's interactions"),
-    "stats": ("llm_cassette._stats", "count cassettes, interactions and tokens under a folder"),
-    "prune": ("llm_cassette._prune", "list (or delete) cassette files no collected test uses"),
-    "import": ("llm_cassette._vcr_import", "convert vcrpy / pytest-recording cassettes to this format"),
-    "report": ("llm_cassette._report", "render cassettes as one self-contained HTML page"),
-    "fake-server": ("llm_cassette._fake_server_cli", "run the bundled fake OpenAI/Anthropic server"),
-    "demo": ("llm_cassette._demo", "record an example test against the fake server, then replay it offline"),
+    "check": ("llm_cassette.cli.check", "validate cassettes and scan them for secrets (exit 1 on findings)"),
+    "scrub": ("llm_cassette.cli.scrub", "re-apply redaction to existing cassettes in place"),
+    "show": ("llm_cassette.cli.show", "print a readable summary of a cassette's interactions"),
+    "stats": ("llm_cassette.cli.stats", "count cassettes, interactions and tokens under a folder"),
+    "prune": ("llm_cassette.cli.prune", "list (or delete) cassette files no collected test uses"),
+    "import": ("llm_cassette.cli.import_vcr", "convert vcrpy / pytest-recording cassettes to this format"),
+    "report": ("llm_cassette.cli.report", "render cassettes as one self-contained HTML page"),
+    "fake-server": ("llm_cassette.cli.fake_server", "run the bundled fake OpenAI/Anthropic server"),
+    "demo": ("llm_cassette.cli.demo", "record an example test against the fake server, then replay it offline"),
 }
 
 
@@ -31,7 +32,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="llm-cassette",
         description="Record real LLM API traffic once, replay it forever.",
     )
-    from . import __version__
+    from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"llm-cassette {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -61,7 +62,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     return result
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

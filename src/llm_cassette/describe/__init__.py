@@ -1,0 +1,32 @@
+"""What an interaction means as an LLM call: model, prompt, assembled reply, usage, timing, error.
+
+`describe(interaction)` reads the recorded request and response of the wire protocols people
+record most (OpenAI chat completions, Responses and embeddings, and everything OpenAI-compatible;
+Anthropic messages) and returns an `LLMView`: plain data that `show`, `stats` and the HTML report
+print without knowing any protocol. Streamed replies are assembled from their SSE events (text
+deltas, tool-call argument fragments, the usage event), so a stream reads like the whole answer.
+
+It never raises on odd traffic: an unknown API still gets method, URL, status, timing and errors,
+with the LLM fields left empty.
+
+Modules: `view` (the data returned), `interaction` (dispatch by protocol), `openai`, `anthropic`,
+`sse` (stream events), `reply` (assembling a reply), `pricing` (what recorded tokens cost).
+"""
+
+from .interaction import describe
+from .sse import SSEEvent, sse_events
+from .view import Api, ErrorInfo, ErrorKind, LLMView, Message, Provider, ToolCall, Usage
+
+__all__ = [
+    "Api",
+    "ErrorInfo",
+    "ErrorKind",
+    "LLMView",
+    "Message",
+    "Provider",
+    "SSEEvent",
+    "ToolCall",
+    "Usage",
+    "describe",
+    "sse_events",
+]
