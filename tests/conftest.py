@@ -21,9 +21,6 @@ INNER_ADDOPTS = (
     "-p no:cassetter -p no:hypothesispytest -p no:langsmith_plugin -o asyncio_default_fixture_loop_scope=function"
 )
 
-FAKE_OPENAI_KEY = "sk-fake-openai-key-for-tests-0000"
-FAKE_ANTHROPIC_KEY = "sk-ant-fake-anthropic-key-for-tests-0000"
-
 
 @pytest.fixture(scope="session")
 def fake_server_session() -> Iterator[FakeServer]:

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from openai import OpenAI
 
+from helpers import OPENAI_KEY as API_KEY
 from llm_cassette import CassetteData, Interaction, load, loads, save, use_cassette
 from llm_cassette._redaction import SECRET_ENV_VARS
 from llm_cassette._secrets import scan_text
@@ -28,7 +29,6 @@ from llm_cassette.fake_server import FakeServer
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = Path(sys.executable).with_name("llm-cassette")
-API_KEY = "sk-fake-openai-key-for-tests-0000"
 
 # Fake secrets shaped like real ones (none of these is a real credential).
 OPENAI_KEY = "sk-fake7Hq2LmN9pR4tV6xZ8bC1dF3gJ5kM7nP9qS2uW4yA6cE8"

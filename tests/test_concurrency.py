@@ -15,14 +15,9 @@ from typing import Any
 import openai
 import pytest
 
+from helpers import OPENAI_KEY, openai_client, user
 from llm_cassette import Interaction, load, use_cassette
 from llm_cassette.fake_server import FakeServer
-
-OPENAI_KEY = "sk-fake-openai-key-for-tests-0000"
-
-
-def user(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 def prompt_of(it: Interaction) -> str:
@@ -96,7 +91,7 @@ def test_eight_threads_share_one_sync_client(tmp_path: Path, fake_server: FakeSe
 
     def run_threads() -> dict[str, str]:
         answers: dict[str, str] = {}
-        with openai.OpenAI(base_url=fake_server.base_url_openai, api_key=OPENAI_KEY, max_retries=0) as client:
+        with openai_client(fake_server) as client:
 
             def ask_all(thread: int) -> None:
                 for prompt in prompts[thread * 3 : thread * 3 + 3]:

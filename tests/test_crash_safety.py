@@ -23,17 +23,11 @@ from typing import Any
 import openai
 import pytest
 
-from llm_cassette import Interaction, load, use_cassette
-from llm_cassette._format import dumps, iter_cassette_files, loads, save
-from llm_cassette._models import CassetteData, Chunk, Request, Response
+from helpers import openai_client, user
+from llm_cassette import CassetteData, Chunk, Interaction, Request, Response, dumps, load, loads, save, use_cassette
+from llm_cassette._format import iter_cassette_files
 from llm_cassette._suite import orphan_cassettes
 from llm_cassette.fake_server import FakeServer
-
-OPENAI_KEY = "sk-fake-openai-key-for-tests-0000"
-
-
-def user(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 def ask(client: openai.OpenAI, prompt: str) -> str:
@@ -68,7 +62,7 @@ def test_an_interrupted_first_recording_saves_whole_interactions_and_marks_the_c
     with pytest.raises(interruption):  # noqa: SIM117 - the interruption comes from inside the block
         with (
             use_cassette(cassette, record_mode="once"),
-            openai.OpenAI(base_url=fake_server.base_url_openai, api_key=OPENAI_KEY, max_retries=0) as client,
+            openai_client(fake_server) as client,
         ):
             assert ask(client, "first") == "Echo: first"
             assert ask(client, "second") == "Echo: second"
@@ -91,7 +85,7 @@ def test_an_interrupted_first_recording_saves_whole_interactions_and_marks_the_c
     # What was recorded replays; the cut stream ends where the caller stopped reading.
     with (
         use_cassette(cassette, record_mode="none"),
-        openai.OpenAI(base_url=fake_server.base_url_openai, api_key=OPENAI_KEY, max_retries=0) as client,
+        openai_client(fake_server) as client,
     ):
         sent = fake_server.request_count
         assert ask(client, "first") == "Echo: first"
@@ -106,7 +100,7 @@ def test_an_interrupted_new_episodes_run_loses_no_earlier_recording(
     cassette = tmp_path / "c.yaml"
     with (
         use_cassette(cassette, record_mode="once"),
-        openai.OpenAI(base_url=fake_server.base_url_openai, api_key=OPENAI_KEY, max_retries=0) as client,
+        openai_client(fake_server) as client,
     ):
         ask(client, "old one")
         ask(client, "old two")
@@ -114,7 +108,7 @@ def test_an_interrupted_new_episodes_run_loses_no_earlier_recording(
     with pytest.raises(interruption):  # noqa: SIM117
         with (
             use_cassette(cassette, record_mode="new_episodes"),
-            openai.OpenAI(base_url=fake_server.base_url_openai, api_key=OPENAI_KEY, max_retries=0) as client,
+            openai_client(fake_server) as client,
         ):
             assert ask(client, "old one") == "Echo: old one"  # replayed
             assert ask(client, "new") == "Echo: new"  # recorded
@@ -131,7 +125,7 @@ def test_an_interrupted_rerecording_keeps_the_previous_cassette(
     cassette = tmp_path / "c.yaml"
     with (
         use_cassette(cassette, record_mode="once"),
-        openai.OpenAI(base_url=fake_server.base_url_openai, api_key=OPENAI_KEY, max_retries=0) as client,
+        openai_client(fake_server) as client,
     ):
         ask(client, "one")
         ask(client, "two")
@@ -140,7 +134,7 @@ def test_an_interrupted_rerecording_keeps_the_previous_cassette(
     with pytest.raises(interruption):  # noqa: SIM117
         with (
             use_cassette(cassette, record_mode="all"),
-            openai.OpenAI(base_url=fake_server.base_url_openai, api_key=OPENAI_KEY, max_retries=0) as client,
+            openai_client(fake_server) as client,
         ):
             ask(client, "one")
             raise interruption()

@@ -18,18 +18,13 @@ import openai
 import pytest
 import yaml
 
+from helpers import ANTHROPIC_KEY, OPENAI_KEY, openai_client, user
 from llm_cassette import Interaction, load, use_cassette
 from llm_cassette.fake_server import FakeServer
 
-OPENAI_KEY = "sk-fake-openai-key-for-tests-0000"
-ANTHROPIC_KEY = "sk-ant-fake-anthropic-key-for-tests-0000"
 PROMPT = "does this survive a failure"
 EXPECTED = f"Echo: {PROMPT}"
 RETRY_AFTER_MS = 400
-
-
-def user(text: str = PROMPT) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 def interactions(path: Path) -> list[Interaction]:
@@ -56,7 +51,7 @@ def test_openai_rate_limit_retries_replay_in_order_without_the_back_off(
     def ask() -> tuple[str | None, float]:
         with openai.OpenAI(base_url=fake_server.base_url_openai, api_key=OPENAI_KEY) as client:  # max_retries=2
             started = time.perf_counter()
-            reply = client.chat.completions.create(model=model, messages=user())
+            reply = client.chat.completions.create(model=model, messages=user(PROMPT))
             return reply.choices[0].message.content, time.perf_counter() - started
 
     with use_cassette(cassette, record_mode="once") as session:
@@ -88,7 +83,7 @@ async def test_anthropic_async_rate_limit_retries_replay_in_order(tmp_path: Path
     async def ask() -> tuple[str, float]:
         async with anthropic.AsyncAnthropic(base_url=fake_server.base_url_anthropic, api_key=ANTHROPIC_KEY) as client:
             started = time.perf_counter()
-            reply = await client.messages.create(model=model, max_tokens=100, messages=user())
+            reply = await client.messages.create(model=model, max_tokens=100, messages=user(PROMPT))
             text = "".join(b.text for b in reply.content if b.type == "text")
             return text, time.perf_counter() - started
 
@@ -110,7 +105,7 @@ def retry_headers_on_replay(cassette: Path, server: FakeServer, **options: Any) 
     with use_cassette(cassette, record_mode="none", **options), httpx2.Client() as client:
         response = client.post(
             server.base_url_openai + "/chat/completions",
-            json={"model": f"gpt-4o-mini+fail429x2+retryafter{RETRY_AFTER_MS}", "messages": user()},
+            json={"model": f"gpt-4o-mini+fail429x2+retryafter{RETRY_AFTER_MS}", "messages": user(PROMPT)},
         )
     assert response.status_code == 429
     return response.headers.get("retry-after"), response.headers.get("retry-after-ms")
@@ -121,7 +116,7 @@ def test_retry_headers_are_shortened_on_replay_unless_kept(tmp_path: Path, fake_
     with use_cassette(cassette, record_mode="once"), httpx2.Client() as client:
         response = client.post(
             fake_server.base_url_openai + "/chat/completions",
-            json={"model": f"gpt-4o-mini+fail429x2+retryafter{RETRY_AFTER_MS}", "messages": user()},
+            json={"model": f"gpt-4o-mini+fail429x2+retryafter{RETRY_AFTER_MS}", "messages": user(PROMPT)},
         )
         assert response.headers["retry-after-ms"] == str(RETRY_AFTER_MS)
 
@@ -144,10 +139,10 @@ def test_openai_server_error_is_replayed_as_internal_server_error(tmp_path: Path
 
     def call() -> openai.InternalServerError:
         with (
-            openai.OpenAI(base_url=fake_server.base_url_openai, api_key=OPENAI_KEY, max_retries=0) as client,
+            openai_client(fake_server) as client,
             pytest.raises(openai.InternalServerError) as caught,
         ):
-            client.chat.completions.create(model="gpt-4o-mini+fail500", messages=user())
+            client.chat.completions.create(model="gpt-4o-mini+fail500", messages=user(PROMPT))
         return caught.value
 
     with use_cassette(cassette, record_mode="once"):
@@ -174,14 +169,16 @@ def test_anthropic_overloaded_is_replayed_as_529(tmp_path: Path, fake_server: Fa
                 with anthropic.Anthropic(
                     base_url=fake_server.base_url_anthropic, api_key=ANTHROPIC_KEY, max_retries=0
                 ) as client:
-                    client.messages.create(model="claude-haiku-4-5+fail529", max_tokens=100, messages=user())
+                    client.messages.create(model="claude-haiku-4-5+fail529", max_tokens=100, messages=user(PROMPT))
             else:
 
                 async def go() -> None:
                     async with anthropic.AsyncAnthropic(
                         base_url=fake_server.base_url_anthropic, api_key=ANTHROPIC_KEY, max_retries=0
                     ) as client:
-                        await client.messages.create(model="claude-haiku-4-5+fail529", max_tokens=100, messages=user())
+                        await client.messages.create(
+                            model="claude-haiku-4-5+fail529", max_tokens=100, messages=user(PROMPT)
+                        )
 
                 asyncio.run(go())
         return caught.value
@@ -212,7 +209,7 @@ def test_read_timeout_is_recorded_and_replayed(tmp_path: Path, fake_server: Fake
             ) as client,
             pytest.raises(openai.APITimeoutError) as caught,
         ):
-            client.chat.completions.create(model="gpt-4o-mini+slow500", messages=user())
+            client.chat.completions.create(model="gpt-4o-mini+slow500", messages=user(PROMPT))
         return caught.value
 
     with use_cassette(cassette, record_mode="once"):
@@ -240,7 +237,7 @@ async def test_async_read_timeout_is_recorded_and_replayed(tmp_path: Path, fake_
             base_url=fake_server.base_url_openai, api_key=OPENAI_KEY, timeout=0.2, max_retries=0
         ) as client:
             with pytest.raises(openai.APITimeoutError) as caught:
-                await client.chat.completions.create(model="gpt-4o-mini+slow500", messages=user())
+                await client.chat.completions.create(model="gpt-4o-mini+slow500", messages=user(PROMPT))
         return caught.value
 
     async with use_cassette(cassette, record_mode="once"):
@@ -265,7 +262,7 @@ def test_read_timeout_in_the_middle_of_a_stream(tmp_path: Path, fake_server: Fak
             pytest.raises(openai.APITimeoutError),
         ):
             for chunk in client.chat.completions.create(
-                model="gpt-4o-mini+chunks3+delay600", messages=user(), stream=True
+                model="gpt-4o-mini+chunks3+delay600", messages=user(PROMPT), stream=True
             ):
                 seen.append(chunk)
         return seen
@@ -292,10 +289,10 @@ def test_openai_stream_drop_fails_after_the_same_chunks(tmp_path: Path, fake_ser
     def read() -> tuple[list[Any], openai.APIConnectionError]:
         seen: list[Any] = []
         with (
-            openai.OpenAI(base_url=fake_server.base_url_openai, api_key=OPENAI_KEY, max_retries=0) as client,
+            openai_client(fake_server) as client,
             pytest.raises(openai.APIConnectionError) as caught,
         ):
-            for chunk in client.chat.completions.create(model="gpt-4o-mini+drop3", messages=user(), stream=True):
+            for chunk in client.chat.completions.create(model="gpt-4o-mini+drop3", messages=user(PROMPT), stream=True):
                 seen.append(chunk)
         return seen, caught.value
 
@@ -326,7 +323,7 @@ async def test_anthropic_async_stream_drop_fails_after_the_same_events(tmp_path:
             # Anthropic's stream lets the transport error through unwrapped, recording or not.
             with pytest.raises(httpx2.RemoteProtocolError):
                 stream = await client.messages.create(
-                    model="claude-haiku-4-5+drop3+delay5", max_tokens=100, messages=user(), stream=True
+                    model="claude-haiku-4-5+drop3+delay5", max_tokens=100, messages=user(PROMPT), stream=True
                 )
                 async with stream:
                     async for event in stream:
@@ -348,7 +345,7 @@ async def test_anthropic_async_stream_drop_fails_after_the_same_events(tmp_path:
 
 def raw_drop_request(server: FakeServer) -> tuple[str, dict[str, Any]]:
     # A small gap between events keeps each of the 3 in its own transport chunk.
-    body = {"model": "gpt-4o-mini+drop3+delay5", "messages": user(), "stream": True}
+    body = {"model": "gpt-4o-mini+drop3+delay5", "messages": user(PROMPT), "stream": True}
     return server.base_url_openai + "/chat/completions", body
 
 
@@ -418,7 +415,7 @@ def test_openai_connect_error_is_recorded_and_replayed(tmp_path: Path) -> None:
             openai.OpenAI(base_url=base_url, api_key=OPENAI_KEY, max_retries=0) as client,
             pytest.raises(openai.APIConnectionError) as caught,
         ):
-            client.chat.completions.create(model="gpt-4o-mini", messages=user())
+            client.chat.completions.create(model="gpt-4o-mini", messages=user(PROMPT))
         return caught.value
 
     with use_cassette(cassette, record_mode="once"):
@@ -443,7 +440,7 @@ async def test_async_openai_connect_error_is_recorded_and_replayed(tmp_path: Pat
     async def call() -> openai.APIConnectionError:
         async with openai.AsyncOpenAI(base_url=base_url, api_key=OPENAI_KEY, max_retries=0) as client:
             with pytest.raises(openai.APIConnectionError) as caught:
-                await client.chat.completions.create(model="gpt-4o-mini", messages=user())
+                await client.chat.completions.create(model="gpt-4o-mini", messages=user(PROMPT))
         return caught.value
 
     async with use_cassette(cassette, record_mode="once"):
@@ -478,7 +475,7 @@ def test_raw_connect_error_is_replayed_as_the_same_class(tmp_path: Path, stack: 
 
 def test_replay_timing_reproduces_the_gaps_between_chunks(tmp_path: Path, fake_server: FakeServer) -> None:
     cassette = tmp_path / "c.yaml"
-    body = {"model": "gpt-4o-mini+chunks5+delay50", "messages": user(), "stream": True}
+    body = {"model": "gpt-4o-mini+chunks5+delay50", "messages": user(PROMPT), "stream": True}
 
     def read(**options: Any) -> tuple[list[bytes], float]:
         with use_cassette(cassette, **options), httpx2.Client() as client:
@@ -503,7 +500,7 @@ def test_replay_timing_reproduces_the_gaps_between_chunks(tmp_path: Path, fake_s
 @pytest.mark.asyncio
 async def test_async_replay_timing_reproduces_the_gaps_between_chunks(tmp_path: Path, fake_server: FakeServer) -> None:
     cassette = tmp_path / "c.yaml"
-    body = {"model": "gpt-4o-mini+chunks5+delay50", "messages": user(), "stream": True}
+    body = {"model": "gpt-4o-mini+chunks5+delay50", "messages": user(PROMPT), "stream": True}
 
     async def read(**options: Any) -> tuple[list[bytes], float]:
         async with use_cassette(cassette, **options), httpx2.AsyncClient() as client:

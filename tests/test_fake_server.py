@@ -17,6 +17,7 @@ import openai
 import pydantic
 import pytest
 
+from helpers import user
 from llm_cassette.fake_server import CREATED, FakeServer, Knobs, parse_knobs
 
 OPENAI_KEY = "sk-fake-test-key"
@@ -72,10 +73,6 @@ def ant(srv: FakeServer) -> Iterator[anthropic.Anthropic]:
 def http(srv: FakeServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=srv.url, timeout=10) as client:
         yield client
-
-
-def user(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 def sse_data(raw: bytes) -> list[str]:

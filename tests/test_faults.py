@@ -17,17 +17,12 @@ import httpx2
 import openai
 import pytest
 
+from helpers import ANTHROPIC_KEY, OPENAI_KEY, user
 from llm_cassette import faults, load, use_cassette
 from llm_cassette.fake_server import FakeServer
 
-OPENAI_KEY = "sk-fake-openai-key-for-tests-0000"
-ANTHROPIC_KEY = "sk-ant-fake-anthropic-key-for-tests-0000"
 PROMPT = "please fail for me"
 EXPECTED = f"Echo: {PROMPT}"
-
-
-def user(text: str = PROMPT) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 def openai_client(server: FakeServer, max_retries: int = 0) -> openai.OpenAI:
@@ -46,7 +41,7 @@ def ask_openai(server: FakeServer, max_retries: int = 0, model: str = "gpt-4o-mi
 
 def ask_anthropic(server: FakeServer, max_retries: int = 0, model: str = "claude-haiku-4-5") -> str:
     with anthropic_client(server, max_retries) as client:
-        reply = client.messages.create(model=model, max_tokens=100, messages=user())
+        reply = client.messages.create(model=model, max_tokens=100, messages=user(PROMPT))
     return "".join(b.text for b in reply.content if b.type == "text")
 
 
@@ -109,7 +104,8 @@ def test_rate_limit_fault_headers_seen_by_a_raw_client(openai_cassette: Path, fa
     def post(**options: Any) -> httpx2.Response:
         with use_cassette(openai_cassette, **options), httpx2.Client() as client:
             response: httpx2.Response = client.post(
-                fake_server.base_url_openai + "/chat/completions", json={"model": "gpt-4o-mini", "messages": user()}
+                fake_server.base_url_openai + "/chat/completions",
+                json={"model": "gpt-4o-mini", "messages": user(PROMPT)},
             )
             return response
 
@@ -163,13 +159,13 @@ def test_rate_limit_fault_on_anthropic_count_tokens_has_the_anthropic_shape(
 ) -> None:
     cassette = tmp_path / "c.yaml"
     with use_cassette(cassette, record_mode="once"), anthropic_client(fake_server) as client:
-        client.messages.count_tokens(model="claude-haiku-4-5", messages=user())
+        client.messages.count_tokens(model="claude-haiku-4-5", messages=user(PROMPT))
     with (
         use_cassette(cassette, faults=[faults.rate_limit()]),
         anthropic_client(fake_server) as client,
         pytest.raises(anthropic.RateLimitError) as caught,
     ):
-        client.messages.count_tokens(model="claude-haiku-4-5", messages=user())
+        client.messages.count_tokens(model="claude-haiku-4-5", messages=user(PROMPT))
     body = caught.value.body
     assert isinstance(body, dict) and body.get("type") == "error"
     assert body["error"]["type"] == "rate_limit_error"
@@ -259,14 +255,14 @@ async def test_connect_error_fault_async(openai_cassette: Path, fake_server: Fak
         openai.AsyncOpenAI(base_url=fake_server.base_url_openai, api_key=OPENAI_KEY, max_retries=0) as client,
     ):
         with pytest.raises(openai.APIConnectionError) as caught:
-            await client.chat.completions.create(model="gpt-4o-mini", messages=user())
+            await client.chat.completions.create(model="gpt-4o-mini", messages=user(PROMPT))
     assert type(caught.value.__cause__) is httpx2.ConnectError
 
 
 # --- a dropped stream -----------------------------------------------------------------------------
 
 STREAM_MODEL = "gpt-4o-mini+chunks6+delay2"
-STREAM_BODY = {"model": STREAM_MODEL, "messages": user(), "stream": True}
+STREAM_BODY = {"model": STREAM_MODEL, "messages": user(PROMPT), "stream": True}
 
 
 @pytest.fixture
@@ -290,7 +286,7 @@ def test_drop_fault_cuts_an_openai_stream_after_two_chunks(stream_cassette: Path
         openai_client(fake_server) as client,
         pytest.raises(openai.APIConnectionError) as caught,
     ):
-        for chunk in client.chat.completions.create(model=STREAM_MODEL, messages=user(), stream=True):
+        for chunk in client.chat.completions.create(model=STREAM_MODEL, messages=user(PROMPT), stream=True):
             seen.append(chunk)
     assert len(seen) == 2
     assert seen[0].choices[0].delta.role == "assistant"

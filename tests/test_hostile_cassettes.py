@@ -21,8 +21,7 @@ from typing import Any
 
 import pytest
 
-from llm_cassette._format import save
-from llm_cassette._models import CassetteData, Interaction, Request, Response
+from llm_cassette import CassetteData, Interaction, Request, Response, save
 
 MEMORY_CAP = 1 << 30  # bytes of address space for the child
 TIME_CAP = 20  # seconds; generous: every case takes well under a second
@@ -40,7 +39,7 @@ CHILD = textwrap.dedent(
                 delattr(yaml, name)
     from pathlib import Path
     from llm_cassette import CassetteFormatError
-    from llm_cassette._format import load
+    from llm_cassette import load
     try:
         data = load(Path(sys.argv[1]))
     except CassetteFormatError as exc:
@@ -120,7 +119,7 @@ def alias_bomb() -> str:
 
 
 def valid_cassette(n: int) -> bytes:
-    from llm_cassette._format import dumps
+    from llm_cassette import dumps
 
     its = [Interaction(Request("GET", f"http://127.0.0.1:9/{i}"), Response(200, body=b"ok")) for i in range(n)]
     return dumps(CassetteData(its)).encode()

@@ -20,13 +20,9 @@ from typing import Any
 import openai
 import pytest
 
-from llm_cassette import load, use_cassette
-from llm_cassette._format import save
-from llm_cassette._models import CassetteData, Chunk, Interaction, Request, Response
+from helpers import OPENAI_KEY
+from llm_cassette import CassetteData, Chunk, Interaction, Request, Response, load, save, use_cassette
 from llm_cassette.fake_server import FakeServer
-
-OPENAI_KEY = "sk-fake-openai-key-for-tests-0000"
-
 
 # --- 200 concurrent streams ------------------------------------------------------------------------
 

@@ -24,13 +24,12 @@ import anthropic
 import openai
 import pytest
 
+from helpers import ANTHROPIC_KEY, OPENAI_KEY
 from llm_cassette import CassetteFormatError, load, use_cassette
 from llm_cassette.cli import main
 from llm_cassette.fake_server import FakeServer
 from llm_cassette.report import render_report, write_report
 
-OPENAI_KEY = "sk-fake-openai-key-for-tests-0000"
-ANTHROPIC_KEY = "sk-ant-fake-anthropic-key-for-tests-0000"
 CLAUDE = "claude-haiku-4-5"
 XSS = "<script>alert(1)</script>"
 WEATHER_TOOL = {

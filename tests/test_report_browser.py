@@ -18,6 +18,7 @@ import anthropic
 import openai
 import pytest
 
+from helpers import ANTHROPIC_KEY, OPENAI_KEY
 from llm_cassette import use_cassette
 from llm_cassette.fake_server import FakeServer
 from llm_cassette.report import write_report
@@ -27,8 +28,6 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="needs a headless chromium on PATH (Debian: apt-get install -y chromium)"
 )
 
-OPENAI_KEY = "sk-fake-openai-key-for-tests-0000"
-ANTHROPIC_KEY = "sk-ant-fake-anthropic-key-for-tests-0000"
 XSS = "<script>alert(1)</script>"
 
 

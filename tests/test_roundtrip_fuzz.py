@@ -29,10 +29,20 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from llm_cassette import use_cassette
-from llm_cassette._format import dumps, load, loads, save
+from llm_cassette import (
+    CassetteData,
+    Chunk,
+    Interaction,
+    Request,
+    Response,
+    TransportFailure,
+    dumps,
+    load,
+    loads,
+    save,
+    use_cassette,
+)
 from llm_cassette._matching import MatchRules
-from llm_cassette._models import CassetteData, Chunk, Interaction, Request, Response, TransportFailure
 from llm_cassette._redaction import Redactor
 
 # --- hypothesis profiles ---------------------------------------------------------------------------

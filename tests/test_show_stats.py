@@ -371,7 +371,7 @@ def test_price_lookup_ignores_dated_snapshots_but_not_other_suffixes() -> None:
 
 
 def describe_all(path: Path) -> list[Any]:
-    from llm_cassette._format import load
+    from llm_cassette import load
 
     return [describe(it) for it in load(path).interactions]
 

@@ -19,10 +19,10 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from helpers import OPENAI_KEY
 from llm_cassette import load, use_cassette
 from llm_cassette.fake_server import FakeServer
 
-OPENAI_KEY = "sk-fake-openai-key-for-tests-0000"
 APP_URL = "http://relay.test"
 
 

@@ -16,17 +16,12 @@ import openai
 import pytest
 import yaml
 
+from helpers import ANTHROPIC_KEY, OPENAI_KEY, openai_client, user
 from llm_cassette import Response, Session, load, use_cassette
 from llm_cassette.fake_server import FakeServer
 
-OPENAI_KEY = "sk-fake-openai-key-for-tests-0000"
-ANTHROPIC_KEY = "sk-ant-fake-anthropic-key-for-tests-0000"
 PROMPT = "stream me a few words please"
 EXPECTED = f"Echo: {PROMPT}"
-
-
-def user(text: str = PROMPT) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 def only_response(path: Path) -> Response:
@@ -53,7 +48,7 @@ def sse_events(raw: bytes) -> list[bytes]:
 def openai_stream_sync(server: FakeServer, model: str = "gpt-4o-mini+chunks6") -> tuple[int, str, Any]:
     with openai.OpenAI(base_url=server.base_url_openai, api_key=OPENAI_KEY, max_retries=0) as client:
         stream = client.chat.completions.create(
-            model=model, messages=user(), stream=True, stream_options={"include_usage": True}
+            model=model, messages=user(PROMPT), stream=True, stream_options={"include_usage": True}
         )
         chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -63,7 +58,7 @@ def openai_stream_sync(server: FakeServer, model: str = "gpt-4o-mini+chunks6") -
 async def openai_stream_async(server: FakeServer, model: str = "gpt-4o-mini+chunks6") -> tuple[int, str, Any]:
     async with openai.AsyncOpenAI(base_url=server.base_url_openai, api_key=OPENAI_KEY, max_retries=0) as client:
         stream = await client.chat.completions.create(
-            model=model, messages=user(), stream=True, stream_options={"include_usage": True}
+            model=model, messages=user(PROMPT), stream=True, stream_options={"include_usage": True}
         )
         chunks = [c async for c in stream]
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -113,12 +108,14 @@ async def test_openai_async_stream_replays_the_same_chunks(tmp_path: Path, fake_
 def anthropic_stream_sync(server: FakeServer, api: str) -> tuple[int, str]:
     with anthropic.Anthropic(base_url=server.base_url_anthropic, api_key=ANTHROPIC_KEY, max_retries=0) as client:
         if api == "helper":
-            with client.messages.stream(model="claude-haiku-4-5", max_tokens=100, messages=user()) as stream:
+            with client.messages.stream(model="claude-haiku-4-5", max_tokens=100, messages=user(PROMPT)) as stream:
                 helper_events = list(stream)
                 final = stream.get_final_message()
             text = "".join(b.text for b in final.content if b.type == "text")
             return len(helper_events), text
-        with client.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=user(), stream=True) as raw:
+        with client.messages.create(
+            model="claude-haiku-4-5", max_tokens=100, messages=user(PROMPT), stream=True
+        ) as raw:
             events = list(raw)
     text = "".join(e.delta.text for e in events if e.type == "content_block_delta" and e.delta.type == "text_delta")
     return len(events), text
@@ -129,12 +126,14 @@ async def anthropic_stream_async(server: FakeServer, api: str) -> tuple[int, str
         base_url=server.base_url_anthropic, api_key=ANTHROPIC_KEY, max_retries=0
     ) as client:
         if api == "helper":
-            async with client.messages.stream(model="claude-haiku-4-5", max_tokens=100, messages=user()) as stream:
+            async with client.messages.stream(
+                model="claude-haiku-4-5", max_tokens=100, messages=user(PROMPT)
+            ) as stream:
                 helper_events = [e async for e in stream]
                 final = await stream.get_final_message()
             text = "".join(b.text for b in final.content if b.type == "text")
             return len(helper_events), text
-        raw = await client.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=user(), stream=True)
+        raw = await client.messages.create(model="claude-haiku-4-5", max_tokens=100, messages=user(PROMPT), stream=True)
         async with raw:
             events = [e async for e in raw]
     text = "".join(e.delta.text for e in events if e.type == "content_block_delta" and e.delta.type == "text_delta")
@@ -212,7 +211,7 @@ def test_anthropic_stream_is_stored_as_one_readable_item_per_sse_event(tmp_path:
             "POST",
             fake_server.url + "/v1/messages",
             headers={"anthropic-version": "2023-06-01", "x-fake-chunk-delay-ms": "5"},
-            json={"model": "claude-haiku-4-5", "max_tokens": 100, "messages": user(), "stream": True},
+            json={"model": "claude-haiku-4-5", "max_tokens": 100, "messages": user(PROMPT), "stream": True},
         ) as response,
     ):
         body = response.read()
@@ -230,9 +229,9 @@ def test_anthropic_stream_is_stored_as_one_readable_item_per_sse_event(tmp_path:
 
 def raw_stream_request(server: FakeServer, provider: str, model_suffix: str = "") -> tuple[str, dict[str, Any], Any]:
     if provider == "openai":
-        body: dict[str, Any] = {"model": "gpt-4o-mini" + model_suffix, "messages": user(), "stream": True}
+        body: dict[str, Any] = {"model": "gpt-4o-mini" + model_suffix, "messages": user(PROMPT), "stream": True}
         return server.base_url_openai + "/chat/completions", {}, body
-    body = {"model": "claude-haiku-4-5" + model_suffix, "max_tokens": 100, "messages": user(), "stream": True}
+    body = {"model": "claude-haiku-4-5" + model_suffix, "max_tokens": 100, "messages": user(PROMPT), "stream": True}
     return server.url + "/v1/messages", {"anthropic-version": "2023-06-01"}, body
 
 
@@ -298,10 +297,12 @@ def test_first_chunk_reaches_the_caller_before_the_stream_ends(tmp_path: Path, f
     recorded_at_arrival: list[int] = []
     with (
         use_cassette(tmp_path / "c.yaml", record_mode="once") as session,
-        openai.OpenAI(base_url=fake_server.base_url_openai, api_key=OPENAI_KEY, max_retries=0) as client,
+        openai_client(fake_server) as client,
     ):
         started = time.perf_counter()
-        stream = client.chat.completions.create(model="gpt-4o-mini+chunks20+delay50", messages=user(), stream=True)
+        stream = client.chat.completions.create(
+            model="gpt-4o-mini+chunks20+delay50", messages=user(PROMPT), stream=True
+        )
         for _ in stream:
             arrivals.append(time.perf_counter() - started)
             recorded_at_arrival.append(in_progress_chunks(session))
@@ -406,8 +407,10 @@ def test_openai_stream_closed_after_first_chunk_records_a_cut_stream(tmp_path: P
     cassette = tmp_path / "c.yaml"
 
     def first_chunk() -> Any:
-        with openai.OpenAI(base_url=fake_server.base_url_openai, api_key=OPENAI_KEY, max_retries=0) as client:
-            stream = client.chat.completions.create(model="gpt-4o-mini+chunks10+delay10", messages=user(), stream=True)
+        with openai_client(fake_server) as client:
+            stream = client.chat.completions.create(
+                model="gpt-4o-mini+chunks10+delay10", messages=user(PROMPT), stream=True
+            )
             first = next(iter(stream))
             stream.close()
             return first
@@ -436,7 +439,7 @@ async def test_async_openai_stream_closed_after_first_chunk_records_a_cut_stream
             base_url=fake_server.base_url_openai, api_key=OPENAI_KEY, max_retries=0
         ) as client:
             stream = await client.chat.completions.create(
-                model="gpt-4o-mini+chunks10+delay10", messages=user(), stream=True
+                model="gpt-4o-mini+chunks10+delay10", messages=user(PROMPT), stream=True
             )
             first = await stream.__anext__()
             await stream.close()
@@ -507,10 +510,10 @@ def test_openai_stream_error_status_keeps_its_whole_body(tmp_path: Path, fake_se
 
     def call() -> openai.InternalServerError:
         with (
-            openai.OpenAI(base_url=fake_server.base_url_openai, api_key=OPENAI_KEY, max_retries=0) as client,
+            openai_client(fake_server) as client,
             pytest.raises(openai.InternalServerError) as caught,
         ):
-            client.chat.completions.create(model="gpt-4o-mini+fail500", messages=user(), stream=True)
+            client.chat.completions.create(model="gpt-4o-mini+fail500", messages=user(PROMPT), stream=True)
         return caught.value
 
     with use_cassette(cassette, record_mode="once"):
@@ -534,7 +537,7 @@ def test_anthropic_stream_error_status_keeps_its_whole_body(tmp_path: Path, fake
                 base_url=fake_server.base_url_anthropic, api_key=ANTHROPIC_KEY, max_retries=0
             ) as client,
             pytest.raises(anthropic.InternalServerError) as caught,
-            client.messages.stream(model="claude-haiku-4-5+fail500", max_tokens=100, messages=user()) as stream,
+            client.messages.stream(model="claude-haiku-4-5+fail500", max_tokens=100, messages=user(PROMPT)) as stream,
         ):
             list(stream)
         return caught.value
@@ -579,7 +582,7 @@ async def test_async_openai_stream_error_status_keeps_its_whole_body(tmp_path: P
             base_url=fake_server.base_url_openai, api_key=OPENAI_KEY, max_retries=0
         ) as client:
             with pytest.raises(openai.InternalServerError) as caught:
-                await client.chat.completions.create(model="gpt-4o-mini+fail500", messages=user(), stream=True)
+                await client.chat.completions.create(model="gpt-4o-mini+fail500", messages=user(PROMPT), stream=True)
         return caught.value
 
     async with use_cassette(cassette, record_mode="once"):

@@ -19,8 +19,7 @@ import vcr  # type: ignore[import-untyped]
 import yaml
 from vcr.serializers import yamlserializer  # type: ignore[import-untyped]
 
-from llm_cassette import use_cassette
-from llm_cassette._format import load
+from llm_cassette import load, use_cassette
 from llm_cassette.cli import main
 from llm_cassette.fake_server import FakeServer
 

@@ -7,7 +7,8 @@ from typing import Any
 import anthropic
 import pytest
 
-ANTHROPIC_KEY = "sk-ant-fake-anthropic-key-for-tests-0000"
+from helpers import ANTHROPIC_KEY, user
+
 MODEL = "claude-haiku-4-5"
 
 
@@ -17,10 +18,6 @@ def client(server: Any) -> anthropic.Anthropic:
 
 def async_client(server: Any, **kwargs: Any) -> anthropic.AsyncAnthropic:
     return anthropic.AsyncAnthropic(base_url=server.base_url_anthropic, api_key=ANTHROPIC_KEY, max_retries=0, **kwargs)
-
-
-def user(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 WEATHER_TOOL: Any = {

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-OPENAI_KEY = "sk-fake-openai-key-for-tests-0000"
+from helpers import OPENAI_KEY
+
 MODEL = "gpt-4o-mini"
 
 # litellm's pydantic types warn once when first built; not ours to fix.

@@ -19,7 +19,8 @@ import httpx
 import openai
 import pytest
 
-OPENAI_KEY = "sk-fake-openai-key-for-tests-0000"
+from helpers import OPENAI_KEY
+
 WEATHER_URL = "https://api.example.test/v1/weather"
 
 

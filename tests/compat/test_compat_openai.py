@@ -15,7 +15,8 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-OPENAI_KEY = "sk-fake-openai-key-for-tests-0000"
+from helpers import OPENAI_KEY, user
+
 MODEL = "gpt-4o-mini"
 
 
@@ -25,10 +26,6 @@ def client(server: Any) -> openai.OpenAI:
 
 def async_client(server: Any, **kwargs: Any) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=server.base_url_openai, api_key=OPENAI_KEY, max_retries=0, **kwargs)
-
-
-def user(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 WEATHER_TOOL: Any = {
