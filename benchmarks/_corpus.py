@@ -3,7 +3,7 @@
 The small cassettes (one chat completion, one ~500-event SSE stream, one chat completion sent by
 the openai SDK) are recorded by each tool itself against the bundled fake server, so every tool
 replays a file it wrote. The 2,000-interaction cassette is too slow to record request by request
-on every run, so it is written through each tool's own writer (`llm_cassette._format.save`,
+on every run, so it is written through each tool's own writer (`llm_cassette.save`,
 vcrpy's `Cassette._save`, cassetter's `Cassette.record` + `save`) from the same interactions.
 After recording, the fake server is stopped: a request that a tool failed to intercept meets a
 closed port and fails loudly instead of being measured.
@@ -26,10 +26,9 @@ import httpx
 import openai
 import vcr
 
-from llm_cassette import use_cassette
-from llm_cassette._format import load as llm_load
-from llm_cassette._format import save as llm_save
-from llm_cassette._models import CassetteData, Chunk, Interaction, Request, Response
+from llm_cassette import CassetteData, Chunk, Interaction, Request, Response, use_cassette
+from llm_cassette import load as llm_load
+from llm_cassette import save as llm_save
 from llm_cassette.fake_server import FakeServer
 
 FAKE_KEY = "sk-fake-benchmark-key-0000"

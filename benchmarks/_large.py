@@ -34,7 +34,7 @@ JSON_HEADERS = {"content-type": "application/json"}
 
 def _loader(tool: str, path: Path) -> Callable[[], object]:
     if tool == "llm-cassette":
-        from llm_cassette._format import load
+        from llm_cassette import load
 
         def run_llm() -> object:
             _bump(path)
@@ -61,11 +61,11 @@ def _matcher(tool: str, path: Path, url: str) -> tuple[Callable[[], None], Calla
     headers = [("content-type", "application/json")]
     state: dict[str, Any] = {}
     if tool == "llm-cassette":
-        from llm_cassette import Session
-        from llm_cassette._models import Request
+        from llm_cassette import CassetteOptions, Request
+        from llm_cassette.core.session import Session
 
         def open_llm() -> None:
-            s = Session(path, "none")
+            s = Session(path, CassetteOptions())
             s.open()
             state["s"] = s
 

@@ -60,9 +60,8 @@ def main() -> int:
 
     import httpx
 
-    from llm_cassette import Session
-    from llm_cassette._format import loads
-    from llm_cassette._models import Request
+    from llm_cassette import CassetteOptions, Request, loads
+    from llm_cassette.core.session import Session
 
     root = Path(tempfile.mkdtemp(prefix="llm-cassette-profile-"))
     try:
@@ -87,7 +86,7 @@ def main() -> int:
             args.pyinstrument,
         )
 
-        session = Session(big, "none")
+        session = Session(big, CassetteOptions())
         session.open()
         order = list(range(args.count))
         random.Random(7).shuffle(order)

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 import anthropic
 import openai
 
-from llm_cassette import Session, load, use_cassette
+from llm_cassette import Cassette, load, use_cassette
 from llm_cassette.fake_server import FakeServer
 
 T = TypeVar("T")
@@ -59,9 +59,9 @@ class RecordReplay(Generic[T]):
     """Both runs of `call` against one cassette: recording (`once`), then replaying (`none`)."""
 
     recorded: T
-    recording: Session
+    recording: Cassette
     replayed: T
-    replay: Session
+    replay: Cassette
 
 
 def record_then_replay(path: Path, call: Callable[[], T], **options: Any) -> RecordReplay[T]:
@@ -90,8 +90,8 @@ class Result:
     """What both runs of a round trip saw."""
 
     value: Any
-    recording: Session
-    replay: Session
+    recording: Cassette
+    replay: Cassette
     path: Path
 
     @property
@@ -110,7 +110,7 @@ class Roundtrip:
     def _path(self, name: str) -> Path:
         return self.folder / f"{name}.yaml"
 
-    def _check(self, name: str, recorded: Any, rec: Session, sent: int, replayed: Any, play: Session) -> Result:
+    def _check(self, name: str, recorded: Any, rec: Cassette, sent: int, replayed: Any, play: Cassette) -> Result:
         path = self._path(name)
         assert rec.recorded_count >= 1, "the recording run recorded nothing"
         assert path.exists()

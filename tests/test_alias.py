@@ -24,8 +24,8 @@ def test_aliased_httpx_is_patched_once(tmp_path: Path, fake_server: FakeServer) 
             import httpx
             assert httpx is httpx2
 
-            from llm_cassette import _interceptor, use_cassette
-            adapters = _interceptor.install()
+            from llm_cassette import stacks, use_cassette
+            adapters = stacks.install()
             assert len(adapters) == 1, adapters
             assert httpx.HTTPTransport.handle_request.__wrapped__ is adapters[0].original_sync
 

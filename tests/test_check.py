@@ -22,9 +22,9 @@ from openai import OpenAI
 
 from helpers import OPENAI_KEY as API_KEY
 from llm_cassette import CassetteData, Interaction, load, loads, save, use_cassette
-from llm_cassette._redaction import SECRET_ENV_VARS
-from llm_cassette._secrets import scan_text
 from llm_cassette.cli import main
+from llm_cassette.core.redaction import SECRET_ENV_VARS
+from llm_cassette.core.secrets import scan_text
 from llm_cassette.fake_server import FakeServer
 
 REPO = Path(__file__).resolve().parents[1]

@@ -25,9 +25,8 @@ import pytest
 
 from helpers import openai_client, user
 from llm_cassette import CassetteData, Chunk, Interaction, Request, Response, dumps, load, loads, save, use_cassette
-from llm_cassette._format import iter_cassette_files
-from llm_cassette._suite import orphan_cassettes
 from llm_cassette.fake_server import FakeServer
+from llm_cassette.storage import iter_cassette_files, orphan_cassettes
 
 
 def ask(client: openai.OpenAI, prompt: str) -> str:
@@ -148,7 +147,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from llm_cassette._format import atomic_write
+    from llm_cassette.storage import atomic_write
 
     path = Path(sys.argv[1])
     versions = [Path(p).read_text(encoding="utf-8") for p in sys.argv[2:4]]

@@ -27,9 +27,9 @@ import pytest
 import yaml
 
 import llm_cassette
-from llm_cassette import cli, faults
-from llm_cassette._redaction import SECRET_ENV_VARS, SECRET_HEADERS, SECRET_QUERY_KEYS
-from llm_cassette._session import OPTION_NAMES, RETRYABLE_STATUSES
+from llm_cassette import CassetteOptions, cli, faults
+from llm_cassette.core.redaction import SECRET_ENV_VARS, SECRET_HEADERS, SECRET_QUERY_KEYS
+from llm_cassette.core.replay import RETRYABLE_STATUSES
 from llm_cassette.fake_server import FakeServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -513,7 +513,7 @@ def _ini_names(config: pytest.Config) -> list[str]:
 
 def test_docs_cover_every_option_flag_setting_and_command(pytestconfig: pytest.Config) -> None:
     text = _all_text()
-    missing = [f"option {o}" for o in sorted(OPTION_NAMES) if f"`{o}`" not in text]
+    missing = [f"option {o}" for o in sorted(CassetteOptions.names()) if f"`{o}`" not in text]
     missing += [f"flag {f}" for f in _plugin_flags(pytestconfig) if f not in text]
     missing += [f"setting {s}" for s in _ini_names(pytestconfig) if f"`{s}`" not in text]
     missing += [f"env {v}" for v in ("LLM_CASSETTE_RECORD_MODE", "LLM_CASSETTE_MAX_SIZE") if v not in text]

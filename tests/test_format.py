@@ -17,11 +17,12 @@ import pytest
 import yaml
 
 import llm_cassette
-from llm_cassette import CassetteData, CassetteFormatError, Chunk, Interaction, Request, Response, _format, use_cassette
+from llm_cassette import CassetteData, CassetteFormatError, Chunk, Interaction, Request, Response, storage, use_cassette
+from llm_cassette.storage.fast_loader import Loader
 
 
 def roundtrip(data: CassetteData) -> CassetteData:
-    return _format.loads(_format.dumps(data))
+    return storage.loads(storage.dumps(data))
 
 
 def one(body: bytes = b"", resp_body: bytes = b"", **resp: object) -> CassetteData:
@@ -47,7 +48,7 @@ def one(body: bytes = b"", resp_body: bytes = b"", **resp: object) -> CassetteDa
 )
 def test_json_bodies_are_structured_and_byte_exact(raw: bytes) -> None:
     data = one(raw, raw)
-    text = _format.dumps(data)
+    text = storage.dumps(data)
     doc = yaml.safe_load(text)
     assert "json" in doc["interactions"][0]["request"]["body"], text
     assert "json" in doc["interactions"][0]["response"]["body"], text
@@ -58,7 +59,7 @@ def test_json_bodies_are_structured_and_byte_exact(raw: bytes) -> None:
 
 def test_json_that_no_style_reproduces_is_kept_as_text() -> None:
     raw = b'{"a":1,  "b":2}'  # irregular spacing
-    doc = yaml.safe_load(_format.dumps(one(raw)))
+    doc = yaml.safe_load(storage.dumps(one(raw)))
     assert doc["interactions"][0]["request"]["body"] == {"text": raw.decode()}
     assert roundtrip(one(raw)).interactions[0].request.body == raw
 
@@ -67,7 +68,7 @@ def test_text_is_block_style_and_binary_is_base64() -> None:
     text = b"line one\nline two\n"
     binary = bytes(range(256))
     data = one(text, binary)
-    dumped = _format.dumps(data)
+    dumped = storage.dumps(data)
     assert "text: |\n" in dumped
     assert "base64:" in dumped
     back = roundtrip(data).interactions[0]
@@ -84,11 +85,11 @@ def test_chunks_errors_and_cut_round_trip() -> None:
 
 
 def test_key_order_is_stable_and_loads_use_the_safe_c_loader() -> None:
-    text = _format.dumps(one(b'{"b":1,"a":2}', b'{"z":0}'))
+    text = storage.dumps(one(b'{"b":1,"a":2}', b'{"z":0}'))
     assert text.startswith("version: 1\ninteractions:\n- request:\n    method: POST\n    url: ")
     assert text.index("request:") < text.index("response:") < text.index("status:")
-    assert issubclass(_format._Loader, yaml.SafeLoader) or "CSafeLoader" in _format._Loader.__mro__[1].__name__
-    assert _format.dumps(roundtrip(one(b'{"b":1,"a":2}', b'{"z":0}'))) == text
+    assert issubclass(Loader, yaml.SafeLoader) or "CSafeLoader" in Loader.__mro__[1].__name__
+    assert storage.dumps(roundtrip(one(b'{"b":1,"a":2}', b'{"z":0}'))) == text
 
 
 @pytest.mark.parametrize(
@@ -116,7 +117,7 @@ def test_bad_cassettes_name_file_line_and_field(tmp_path: Path, text: str, line:
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     with pytest.raises(CassetteFormatError) as info:
-        _format.load(path)
+        storage.load(path)
     assert info.value.path == path
     assert info.value.line == line, str(info.value)
     assert reason in str(info.value)
@@ -125,18 +126,18 @@ def test_bad_cassettes_name_file_line_and_field(tmp_path: Path, text: str, line:
 
 def test_load_cache_follows_file_changes(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
-    _format.save(path, one(b'{"v":1}'))
-    first = _format.load(path)
-    assert _format.load(str(path)) is first  # unchanged file: parsed once
-    _format.save(path, one(b'{"v":2}'))
-    assert _format.load(path).interactions[0].request.body == b'{"v":2}'
+    storage.save(path, one(b'{"v":1}'))
+    first = storage.load(path)
+    assert storage.load(str(path)) is first  # unchanged file: parsed once
+    storage.save(path, one(b'{"v":2}'))
+    assert storage.load(path).interactions[0].request.body == b'{"v":2}'
 
 
 def test_a_failure_during_save_leaves_the_previous_cassette_intact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "c.yaml"
-    _format.save(path, one(b'{"version":"old"}'))
+    storage.save(path, one(b'{"version":"old"}'))
     before = path.read_bytes()
 
     real_fsync = os.fsync
@@ -147,7 +148,7 @@ def test_a_failure_during_save_leaves_the_previous_cassette_intact(
 
     monkeypatch.setattr(os, "fsync", crash)
     with pytest.raises(OSError, match="No space left"):
-        _format.save(path, one(b'{"version":"new"}' * 1000))
+        storage.save(path, one(b'{"version":"new"}' * 1000))
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"], "the temporary file was removed"
 
@@ -160,7 +161,7 @@ def test_a_failure_during_save_leaves_the_previous_cassette_intact(
     monkeypatch.setattr(os, "fsync", real_fsync)
     monkeypatch.setattr(os, "replace", interrupt)
     with pytest.raises(Interrupted):
-        _format.save(path, one(b'{"version":"newer"}'))
+        storage.save(path, one(b'{"version":"newer"}'))
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
 

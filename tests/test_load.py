@@ -134,7 +134,7 @@ REPLAY_CHILD = textwrap.dedent(
             ).encode()
             with client.stream("POST", url, content=body, headers={"content-type": "application/json"}) as r:
                 pieces = list(r.iter_raw())
-            recorded = session.loaded[i].response
+            recorded = session.interactions[i].response
             expected = [c.data for c in recorded.chunks] if recorded.chunks is not None else [recorded.body]
             assert r.status_code == 200 and pieces == expected, i
             assert f'chatcmpl-{i}"'.encode() in b"".join(pieces), i

@@ -19,9 +19,10 @@ import json
 import os
 import socket
 import string
+import sys
 import tempfile
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -42,8 +43,8 @@ from llm_cassette import (
     save,
     use_cassette,
 )
-from llm_cassette._matching import MatchRules
-from llm_cassette._redaction import Redactor
+from llm_cassette.core.matchers import MatchRules
+from llm_cassette.core.redaction import Redactor
 
 # --- hypothesis profiles ---------------------------------------------------------------------------
 
@@ -293,27 +294,31 @@ def test_save_then_load_through_a_real_file(data: CassetteData) -> None:
 # --- machines without libyaml ----------------------------------------------------------------------
 
 
-def format_without_libyaml() -> ModuleType:
-    """A second copy of `llm_cassette._format` built where PyYAML has no libyaml bindings.
+def format_without_libyaml() -> SimpleNamespace:
+    """A second copy of the cassette format (`llm_cassette.storage`'s parser, writer and reader)
+    built where PyYAML has no libyaml bindings.
 
     That is the pure-Python emitter and parser users get from a PyYAML built from source (no
     libyaml headers), on PyPy, or on platforms without a binary wheel.
     """
-    import llm_cassette._format as fmt
+    import llm_cassette.storage as storage
 
-    spec = importlib.util.spec_from_file_location("llm_cassette._format_without_libyaml", fmt.__file__)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
+    names = ("fast_loader", "yaml_format", "schema")
+    saved_modules = {n: sys.modules.pop(f"llm_cassette.storage.{n}") for n in names}
+    saved_attrs = {n: getattr(storage, n) for n in names}
     hidden = {name: getattr(yaml, name) for name in ("CSafeLoader", "CSafeDumper") if hasattr(yaml, name)}
     for name in hidden:
         delattr(yaml, name)
     try:
-        spec.loader.exec_module(module)
+        fresh = {n: importlib.import_module(f"llm_cassette.storage.{n}") for n in names}
     finally:
         for name, value in hidden.items():
             setattr(yaml, name, value)
-    assert module._Dumper.__mro__[1] is yaml.SafeDumper
-    return module
+        for n in names:
+            sys.modules[f"llm_cassette.storage.{n}"] = saved_modules[n]
+            setattr(storage, n, saved_attrs[n])
+    assert fresh["yaml_format"]._Dumper.__mro__[1] is yaml.SafeDumper
+    return SimpleNamespace(loads=fresh["schema"].loads, dumps=fresh["yaml_format"].dumps)
 
 
 PURE = format_without_libyaml()

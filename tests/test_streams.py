@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from helpers import ANTHROPIC_KEY, OPENAI_KEY, openai_client, user
-from llm_cassette import Response, Session, load, use_cassette
+from llm_cassette import Cassette, Response, load, use_cassette
 from llm_cassette.fake_server import FakeServer
 
 PROMPT = "stream me a few words please"
@@ -285,7 +285,7 @@ async def test_async_replay_yields_the_recorded_bytes_chunk_by_chunk(
 # --- the caller is never kept waiting while recording ------------------------------------------
 
 
-def in_progress_chunks(session: Session) -> int:
+def in_progress_chunks(session: Cassette) -> int:
     """How many chunks the recording holds right now."""
     response = session.interactions[0].response
     assert response is not None

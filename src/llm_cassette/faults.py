@@ -22,7 +22,6 @@ from .core.models import Chunk, Headers, Interaction, Request, Response, Transpo
 
 __all__ = [
     "Fault",
-    "FaultSet",
     "connect_error",
     "drop",
     "overloaded",

@@ -29,10 +29,10 @@ from typing import Any
 
 import yaml
 
-from ._format import save
-from ._models import CassetteData, Chunk, Headers, Interaction, Request, Response
-from ._recording import decode_content
-from ._redaction import Redactor
+from .core.models import CassetteData, Chunk, Headers, Interaction, Request, Response
+from .core.recording import decode_content
+from .core.redaction import Redactor
+from .storage import save
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

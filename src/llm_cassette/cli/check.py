@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import _format
-from .._errors import CassetteFormatError
-from .._secrets import scan_text
+from .. import storage
+from ..core.secrets import scan_text
+from ..errors import CassetteFormatError
 from .common import plural, report_missing
 
 DEFAULT_PATH = "cassettes"
@@ -42,9 +42,10 @@ def check_file(
     """Every problem in one cassette file, in line order."""
     try:
         size = path.stat().st_size
-        if size > _format.max_size():
+        if size > storage.files.max_size():
             # Too big to parse safely; also too big to be a cassette anyone reviews.
-            reason = f"file is {size} bytes, over the {_format.max_size()}-byte limit (set {_format.MAX_SIZE_ENV})"
+            limit, env = storage.files.max_size(), storage.files.MAX_SIZE_ENV
+            reason = f"file is {size} bytes, over the {limit}-byte limit (set {env})"
             return [Finding(path, None, INVALID, reason)]
         raw = path.read_bytes()
     except OSError as exc:
@@ -52,7 +53,7 @@ def check_file(
     findings: list[Finding] = []
     if validate:
         try:
-            _format.loads(raw, path)
+            storage.loads(raw, path)
         except CassetteFormatError as exc:
             findings.append(Finding(path, exc.line, INVALID, exc.reason))
     if secrets:
@@ -66,7 +67,7 @@ def check_paths(
     paths: Sequence[Path], *, validate: bool = True, secrets: bool = True, allow: Sequence[re.Pattern[str]] = ()
 ) -> tuple[list[Path], list[Finding]]:
     """(files checked, findings) for every cassette file under `paths`."""
-    files = list(_format.iter_cassette_files(paths))
+    files = list(storage.iter_cassette_files(paths))
     findings: list[Finding] = []
     for path in files:
         findings.extend(check_file(path, validate=validate, secrets=secrets, allow=allow))

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from .._errors import CassetteFormatError
+from ..errors import CassetteFormatError
 
 
 def plural(n: int, noun: str, *, thousands: bool = False) -> str:

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .._redaction import Redactor
+from ..core.redaction import Redactor
 from ..vcr_import import NotVcrCassette, convert_file, is_llm_cassette, plan_targets
 from .common import plural
 

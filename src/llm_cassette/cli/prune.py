@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .._suite import orphan_cassettes
+from ..storage import orphan_cassettes
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -14,10 +14,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import _format
-from .._errors import CassetteFormatError
-from .._models import CassetteData, Headers, Interaction
-from .._redaction import Redactor
+from .. import storage
+from ..core.models import CassetteData, Headers, Interaction
+from ..core.redaction import Redactor
+from ..errors import CassetteFormatError
 from .common import plural, report_missing
 
 
@@ -61,14 +61,14 @@ def describe_changes(before: Interaction, after: Interaction) -> list[str]:
 
 def scrub_file(path: Path, redactor: Redactor, *, dry_run: bool = False) -> ScrubResult:
     """Redact one cassette file in place (unless `dry_run`). Raises `CassetteFormatError` if it is invalid."""
-    data = _format.load(path)
+    data = storage.load(path)
     interactions = [redactor.redact_interaction(it) for it in data.interactions]
     changes: dict[int, list[str]] = {}
     for index, (before, after) in enumerate(zip(data.interactions, interactions, strict=True)):
         if before != after:
             changes[index] = describe_changes(before, after)
     if changes and not dry_run:
-        _format.save(path, CassetteData(interactions=interactions, version=data.version))
+        storage.save(path, CassetteData(interactions=interactions, version=data.version))
     return ScrubResult(path, changes)
 
 
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     )
     verb = "would redact" if args.dry_run else "redacted"
     failed = changed = unchanged = 0
-    for path in _format.iter_cassette_files(args.paths):
+    for path in storage.iter_cassette_files(args.paths):
         try:
             result = scrub_file(path, redactor, dry_run=args.dry_run)
         except CassetteFormatError as exc:

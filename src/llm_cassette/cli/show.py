@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._errors import CassetteFormatError
-from .._format import iter_cassette_files, load
 from ..describe import LLMView, describe
+from ..errors import CassetteFormatError
+from ..storage import iter_cassette_files, load
 from .common import cannot_read, format_error, ms, plural
 
 USER_WIDTH = 100

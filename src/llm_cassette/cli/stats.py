@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._errors import CassetteFormatError
-from .._format import iter_cassette_files, load
 from ..describe import describe
 from ..describe.pricing import Price, PriceTableError, load_prices, price_for
+from ..errors import CassetteFormatError
+from ..storage import iter_cassette_files, load
 from .common import cannot_read, format_error, plural, report_missing
 
 NO_MODEL = "(no model)"

@@ -232,10 +232,14 @@ class HeadersMatcher(Matcher):
     reads_headers = True
 
     def key(self, req: Request) -> Hashable:
+        return self.pairs(req)
+
+    @staticmethod
+    def pairs(req: Request) -> tuple[tuple[str, str], ...]:
         return tuple(sorted((k.lower(), v) for k, v in req.headers))
 
     def explain(self, sent: Request, recorded: Request) -> list[str]:
-        a, b = set(self.key(sent)), set(self.key(recorded))  # type: ignore[arg-type]
+        a, b = set(self.pairs(sent)), set(self.pairs(recorded))
         if a == b:
             return []
         return [f"headers differ: {', '.join(sorted({k for k, _ in a ^ b}))}"]

@@ -18,7 +18,7 @@ from ..faults import FaultSet, drop_interaction
 from .interactions import InteractionList
 from .matchers import MatchRules
 from .miss import DEFAULT_HINT, miss_message
-from .models import Interaction, Request
+from .models import CassetteData, Interaction, Request
 from .options import CassetteOptions, RecordMode
 from .recording import Recording
 from .redaction import Redactor
@@ -139,7 +139,7 @@ class Session:
         if to_save is None:
             return False
         out = [it for it in (self._finalize(e) if isinstance(e, Recording) else e for e in to_save) if it is not None]
-        storage.save(self.path, storage.CassetteData(interactions=out))
+        storage.save(self.path, CassetteData(interactions=out))
         return True
 
     def _to_save(self, entries: list[Interaction | Recording], *, failed: bool) -> list[Interaction | Recording] | None:

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from .._models import Interaction, Request, Response, header_value
+from ..core.models import Interaction, Request, Response, header_value
 from .anthropic import ANTHROPIC_EVENTS, anthropic_event, anthropic_messages, anthropic_text, read_message_body
 from .json_values import as_dict, as_list, as_str, json_object
 from .openai import (

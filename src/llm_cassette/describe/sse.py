@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .._models import Response
+from ..core.models import Response
 from .json_values import parse_json
 
 

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 from ..core.network import NetworkPolicy
-from ..core.options import RecordMode
+from ..core.options import RECORD_MODE_ENV, RecordMode, mode_from_env
 from ..errors import CassetteError
-from ..core.options import RECORD_MODE_ENV, mode_from_env
 
 
 def add_options(parser: pytest.Parser) -> None:

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._errors import CassetteFormatError
-from .._format import iter_cassette_files, load
-from .._models import Interaction
+from ..core.models import Interaction
 from ..describe import LLMView, Message, describe
+from ..errors import CassetteFormatError
+from ..storage import iter_cassette_files, load
 
 
 @dataclass(frozen=True)

@@ -8,4 +8,13 @@ from .files import atomic_write, iter_cassette_files, load, orphan_cassettes, sa
 from .schema import loads
 from .yaml_format import FORMAT_VERSION, dumps
 
-__all__ = ["FORMAT_VERSION", "atomic_write", "dumps", "iter_cassette_files", "load", "loads", "orphan_cassettes", "save"]
+__all__ = [
+    "FORMAT_VERSION",
+    "atomic_write",
+    "dumps",
+    "iter_cassette_files",
+    "load",
+    "loads",
+    "orphan_cassettes",
+    "save",
+]

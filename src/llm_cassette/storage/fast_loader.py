@@ -13,7 +13,7 @@ import yaml
 BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(BaseLoader):  # type: ignore[misc]
+class Loader(BaseLoader):  # type: ignore[misc]
     """Safe loader that refuses aliases: a cassette never needs them, and they enable alias bombs."""
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
@@ -87,7 +87,7 @@ class _Unusual(Exception):
 
 
 def parse_yaml(text: str | bytes) -> Any:
-    """`yaml.load(text, Loader=_Loader)`, built straight from the parser's events.
+    """`yaml.load(text, Loader=Loader)`, built straight from the parser's events.
 
     PyYAML composes a node per value (resolving every scalar in Python) and then walks the nodes
     again to construct; building from events skips the nodes and resolves each distinct plain
@@ -99,11 +99,11 @@ def parse_yaml(text: str | bytes) -> Any:
         return _parse_events(text)
     except _Unusual:
         check_depth(text)  # PyYAML's composer recurses: refuse what would overflow it
-        return yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=Loader)
 
 
 def _parse_events(text: str | bytes) -> Any:
-    loader = _Loader(text)
+    loader = Loader(text)
     try:
         get_event = loader.get_event
         resolve = loader.resolve
@@ -146,7 +146,7 @@ def _parse_events(text: str | bytes) -> Any:
                 keys.pop()
                 value = containers.pop()
             elif cls is yaml.AliasEvent:
-                raise _Unusual  # refused by `_Loader`, whose error names the anchor's line
+                raise _Unusual  # refused by `Loader`, whose error names the anchor's line
             else:  # DocumentEndEvent
                 if not isinstance(get_event(), yaml.StreamEndEvent):
                     raise _Unusual  # several documents: PyYAML reports it

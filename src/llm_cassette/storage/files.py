@@ -24,7 +24,6 @@ def max_size() -> int:
     return int(raw) if raw else DEFAULT_MAX_SIZE
 
 
-
 _cache: dict[str, tuple[tuple[int, int, int], CassetteData]] = {}
 _cache_lock = threading.Lock()
 

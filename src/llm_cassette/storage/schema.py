@@ -15,7 +15,6 @@ from ..errors import CassetteFormatError
 from .fast_loader import MAX_DEPTH, BaseLoader, TooDeep, parse_yaml
 from .yaml_format import FORMAT_VERSION, json_bytes
 
-
 # --- loading ----------------------------------------------------------------------------------
 
 
@@ -205,7 +204,6 @@ def _line_of(text: str, path: Sequence[str | int]) -> int | None:
     if isinstance(node, yaml.ScalarNode):
         line = node.start_mark.line + 1
     return line
-
 
 
 def loads(text: str | bytes, path: Path | str | None = None) -> CassetteData:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from agent_api.agents import AGENTS, get_weather
 
-from llm_cassette import Session
+from llm_cassette import Cassette
 
 pytestmark = pytest.mark.asyncio
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.asyncio
 @pytest.mark.llm_cassette
 @pytest.mark.parametrize("agent_type", ["assistant", "summarizer", "translator"])
 async def test_agent_replies_with_its_own_system_prompt(
-    client: httpx.AsyncClient, llm_cassette: Session, agent_type: str
+    client: httpx.AsyncClient, llm_cassette: Cassette, agent_type: str
 ) -> None:
     response = await client.post(f"/agents/{agent_type}/chat", json={"message": "Say hello"})
 
@@ -37,7 +37,7 @@ async def test_agent_replies_with_its_own_system_prompt(
 
 @pytest.mark.llm_cassette
 async def test_weather_agent_calls_get_weather_then_answers_with_its_result(
-    client: httpx.AsyncClient, llm_cassette: Session
+    client: httpx.AsyncClient, llm_cassette: Cassette
 ) -> None:
     # The fake model server passes the user's text as the tool's argument; a real model would
     # extract the city from "What's the weather in Lisbon?".

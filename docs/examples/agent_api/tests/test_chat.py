@@ -13,7 +13,7 @@ import pytest
 from agent_api import Settings
 from agent_api.agents import AGENTS
 
-from llm_cassette import Session, faults
+from llm_cassette import Cassette, faults
 
 pytestmark = pytest.mark.asyncio
 
@@ -44,7 +44,7 @@ async def test_chat_happy_path(client: httpx.AsyncClient, conversation_id: int) 
 
 @pytest.mark.llm_cassette
 async def test_chat_sends_the_whole_conversation(
-    client: httpx.AsyncClient, conversation_id: int, llm_cassette: Session
+    client: httpx.AsyncClient, conversation_id: int, llm_cassette: Cassette
 ) -> None:
     first = await client.post("/agents/chat", json={"session_id": conversation_id, "message": QUESTION})
     second = await client.post("/agents/chat", json={"session_id": conversation_id, "message": "And of Italy?"})
@@ -86,7 +86,7 @@ class TestWithSdkRetries:
 
     @pytest.mark.llm_cassette("test_chat_happy_path", read_only=True, faults=[faults.rate_limit(call=1)])
     async def test_one_rate_limit_is_absorbed_by_the_retry(
-        self, client: httpx.AsyncClient, conversation_id: int, llm_cassette: Session
+        self, client: httpx.AsyncClient, conversation_id: int, llm_cassette: Cassette
     ) -> None:
         response = await client.post("/agents/chat", json={"session_id": conversation_id, "message": QUESTION})
 
