@@ -7,6 +7,7 @@ with the headers adjusted so that a replay is consistent.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 import zlib
@@ -95,6 +96,40 @@ def decode_content(headers: Headers, chunks: list[Chunk]) -> tuple[Headers, list
             v = str(total)
         new_headers.append((k, v))
     return tuple(new_headers), decoded
+
+
+def decode_request_body(headers: Headers, body: bytes) -> tuple[Headers, bytes]:
+    """A compressed request body (`content-encoding: gzip`, ...) decoded, its headers adjusted.
+
+    Stored decoded, a key inside the body can be redacted and the body reviewed; matching decodes
+    a sent request the same way, so replay is unaffected. A body that cannot be decoded here (no
+    decoder installed, corrupt data) is never stored as it came: it is replaced by a note with its
+    size and digest, which still tells two such bodies apart.
+    """
+    raw_encoding = header_value(headers, "content-encoding")
+    if not raw_encoding or not body:
+        return headers, body
+    encodings = [e.strip().lower() for e in raw_encoding.split(",") if e.strip()]
+    decoded = body
+    try:
+        for enc in reversed(encodings):
+            decode = _decoder(enc)
+            if decode is None:
+                raise ValueError(f"no decoder for {enc!r}")
+            decoded = bytes(decode(decoded))
+    except Exception:  # no decoder, or a corrupt body: keep nothing of it
+        digest = hashlib.sha256(body).hexdigest()
+        note = (
+            f"llm-cassette: {raw_encoding}-encoded body of {len(body)} bytes not stored "
+            f"(cannot decode it here); sha256 {digest}"
+        )
+        return headers, note.encode()
+    kept = tuple(
+        (k, str(len(decoded)) if k.lower() == "content-length" else v)
+        for k, v in headers
+        if k.lower() != "content-encoding"
+    )
+    return kept, decoded
 
 
 class Recording:

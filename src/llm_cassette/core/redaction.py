@@ -7,13 +7,17 @@ recording.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .models import Chunk, Headers, Interaction, Request, Response
+from .models import Chunk, Headers, Interaction, Request, Response, TransportFailure
+from .recording import decode_request_body
+from .secret_forms import SecretForms
 
 PLACEHOLDER = "REDACTED"
 
@@ -110,6 +114,11 @@ class Redactor:
     values: tuple[str, ...] = ()
     placeholder: str = PLACEHOLDER
 
+    @functools.cached_property
+    def forms(self) -> SecretForms:
+        """Every value in every encoding a client or server may give it (see `core.secret_forms`)."""
+        return SecretForms.build(self.values)
+
     @classmethod
     def build(
         cls,
@@ -131,17 +140,38 @@ class Redactor:
     # -- pieces --------------------------------------------------------------------------------
 
     def redact_bytes(self, data: bytes) -> bytes:
-        for value in self.values:
-            raw = value.encode("utf-8")
-            if raw in data:
-                data = data.replace(raw, self.placeholder.encode())
-        return data
+        if not self.values:
+            return data
+        return self.forms.redact(data, self.placeholder.encode())
 
     def redact_text(self, text: str) -> str:
-        for value in self.values:
-            if value in text:
-                text = text.replace(value, self.placeholder)
-        return text
+        if not self.values:
+            return text
+        raw = text.encode("utf-8", "surrogatepass")
+        new = self.forms.redact(raw, self.placeholder.encode())
+        return text if new is raw else new.decode("utf-8", "surrogatepass")
+
+    def redact_chunks(self, chunks: tuple[Chunk, ...]) -> tuple[Chunk, ...]:
+        """Redact a stream as the caller read it, joined, so that a value split across two chunks
+        is found; every other byte stays in its chunk, so the boundaries replay as recorded."""
+        if not self.values:
+            return chunks
+        pieces = [c.data for c in chunks]
+        new = self.forms.redact_pieces(pieces, self.placeholder.encode())
+        if new is pieces:
+            return chunks
+        return tuple(Chunk(data, c.t) for data, c in zip(new, chunks, strict=True))
+
+    def redact_message(self, message: str) -> str:
+        """An error message: known values, and credentials in any URL it quotes."""
+        message = _URL_IN_TEXT.sub(lambda m: self.redact_url(m.group(0)), message)
+        return self.redact_text(message)
+
+    def redact_failure(self, failure: TransportFailure | None) -> TransportFailure | None:
+        if failure is None:
+            return None
+        message = self.redact_message(failure.message)
+        return failure if message == failure.message else replace(failure, message=message)
 
     def redact_headers(self, headers: Headers) -> Headers:
         return tuple((k, self.placeholder if k.lower() in self.headers else self.redact_text(v)) for k, v in headers)
@@ -162,10 +192,13 @@ class Redactor:
         if self.json_fields and body[:1] in (b"{", b"["):
             try:
                 value = json.loads(body)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 pass
             else:
-                new = _redact_fields(value, self.json_fields, self.placeholder)
+                try:
+                    new = _redact_fields(value, self.json_fields, self.placeholder)
+                except RecursionError:  # too deep to walk: the literal values are still redacted below
+                    new = value
                 if new != value:
                     body = json.dumps(new, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         return self.redact_bytes(body)
@@ -173,42 +206,52 @@ class Redactor:
     # -- whole objects -------------------------------------------------------------------------
 
     def redact_request(self, req: Request) -> Request:
+        """The request as it is stored: a compressed body decoded (a key inside it is found), then
+        every credential replaced."""
+        headers, body = decode_request_body(req.headers, req.body)
         return Request(
             method=req.method,
             url=self.redact_url(req.url),
-            headers=self.redact_headers(req.headers),
-            body=self.redact_body(req.body),
+            headers=self.redact_headers(headers),
+            body=self.redact_body(body),
         )
 
-    def request_for_matching(self, req: Request) -> Request:
-        """The parts of a request that matching looks at, redacted as the recording was."""
+    def request_for_matching(self, req: Request, *, headers: bool = False) -> Request:
+        """The parts of a request that matching looks at, decoded and redacted as the recording
+        was (the headers too, when `headers`: compare redacted to redacted)."""
         url = req.url
         if "?" in url or "@" in url:
             url = self.redact_url(url)
         elif self.values:
             url = self.redact_text(url)  # all redact_url could change here (matching normalises the rest)
-        body = self.redact_body(req.body) if (self.values or self.json_fields) else req.body
-        if url == req.url and body is req.body:
+        new_headers, body = decode_request_body(req.headers, req.body)
+        if self.values or self.json_fields:
+            body = self.redact_body(body)
+        if headers:
+            new_headers = self.redact_headers(new_headers)
+        if url == req.url and body is req.body and new_headers is req.headers:
             return req
-        return replace(req, url=url, body=body)
+        return replace(req, url=url, headers=new_headers, body=body)
 
     def redact_response(self, resp: Response) -> Response:
-        chunks = None
-        if resp.chunks is not None:
-            chunks = tuple(Chunk(self.redact_bytes(c.data), c.t) for c in resp.chunks)
         return replace(
             resp,
             headers=self.redact_headers(resp.headers),
             body=self.redact_body(resp.body) if resp.body else resp.body,
-            chunks=chunks,
+            chunks=self.redact_chunks(resp.chunks) if resp.chunks is not None else None,
+            error=self.redact_failure(resp.error),
         )
 
     def redact_interaction(self, it: Interaction) -> Interaction:
         return Interaction(
             request=self.redact_request(it.request),
             response=self.redact_response(it.response) if it.response is not None else None,
-            error=replace(it.error, message=self.redact_text(it.error.message)) if it.error else None,
+            error=self.redact_failure(it.error),
         )
+
+
+# A URL quoted in an error message ("... for url 'https://h/?key=...'"): its query is redacted too.
+_URL_IN_TEXT = re.compile(r"""https?://[^\s'"<>]+""")
 
 
 def _redact_fields(value: object, fields: frozenset[str], placeholder: str) -> object:

@@ -187,15 +187,44 @@ def scan_line(text: str, allow: Sequence[re.Pattern[str]] = ()) -> list[tuple[in
     return [(start, kind, description, value) for start, _, kind, description, value in sorted(found)]
 
 
+# Runs of printable ASCII in binary data (what `strings` prints): a key keeps its bytes inside an
+# audio file, an image's metadata or a packed upload.
+_PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{8,}")
+# A token that may be base64 (standard or URL-safe), long enough to hide a key.
+_BASE64_TOKEN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/_=-])")
+
+
 def _decoded_base64(value: str) -> str | None:
+    """The text hidden in a base64 value: all of it when it is text, its printable runs when binary."""
+    padded = value + "=" * (-len(value.rstrip("=")) % 4) if "=" not in value else value
     try:
-        raw = base64.b64decode(value, validate=True)
+        if "-" in value or "_" in value:
+            raw = base64.urlsafe_b64decode(padded)
+        else:
+            raw = base64.b64decode(padded, validate=True)
     except (binascii.Error, ValueError):
         return None
     text = raw.decode("utf-8", "replace")
-    # Binary data (audio, images, packed floats) cannot hold a readable key; skip it quickly.
     printable = sum(c.isprintable() or c in "\r\n\t" for c in text)
-    return text if text and printable / len(text) > 0.9 else None
+    if text and printable / len(text) > 0.9:
+        return text
+    runs = [m.group(0).decode("ascii") for m in _PRINTABLE_RUN.finditer(raw)]
+    return "\n".join(runs) or None
+
+
+def _hidden_in_base64(line: str, allow: Sequence[re.Pattern[str]]) -> list[tuple[int, str, str, str]]:
+    """Secrets inside base64 on one line: a `base64:` body (text or binary), a `Basic` credential
+    or any other base64-looking token."""
+    b64 = _BASE64_LINE.match(line)
+    tokens = [b64.group("value")] if b64 is not None else [m.group(0) for m in _BASE64_TOKEN.finditer(line)]
+    hits: list[tuple[int, str, str, str]] = []
+    for token in tokens:
+        decoded = _decoded_base64(token)
+        if decoded is None:
+            continue
+        for inner in decoded.splitlines():
+            hits.extend(scan_line(inner, allow))
+    return hits
 
 
 def scan_text(text: str, path: Path | None = None, *, allow: Iterable[re.Pattern[str]] = ()) -> list[SecretFinding]:
@@ -208,12 +237,9 @@ def scan_text(text: str, path: Path | None = None, *, allow: Iterable[re.Pattern
     findings: list[SecretFinding] = []
     for number, line in enumerate(text.splitlines(), start=1):
         hits = scan_line(line, allowed)
-        b64 = _BASE64_LINE.match(line)
-        if b64 is not None:
-            decoded = _decoded_base64(b64.group("value"))
-            if decoded is not None:
-                for inner in decoded.splitlines():
-                    hits.extend(scan_line(inner, allowed))
+        seen = {value for *_, value in hits}
+        # What base64 hides, unless the line shows the same value in the clear already.
+        hits.extend(h for h in _hidden_in_base64(line, allowed) if h[3] not in seen)
         for _, kind, description, value in hits:
             findings.append(SecretFinding(path, number, kind, mask(value), description))
     return findings
