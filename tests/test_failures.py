@@ -101,34 +101,40 @@ async def test_anthropic_async_rate_limit_retries_replay_in_order(tmp_path: Path
     assert replay_seconds < forced / 2
 
 
-def retry_headers_on_replay(cassette: Path, server: FakeServer, **options: Any) -> tuple[str | None, str | None]:
-    with use_cassette(cassette, record_mode="none", **options), httpx2.Client() as client:
-        response = client.post(
-            server.base_url_openai + "/chat/completions",
-            json={"model": f"gpt-4o-mini+fail429x2+retryafter{RETRY_AFTER_MS}", "messages": user(PROMPT)},
-        )
-    assert response.status_code == 429
-    return response.headers.get("retry-after"), response.headers.get("retry-after-ms")
+def post_twice(server: FakeServer) -> list[tuple[str | None, str | None]]:
+    """Send the same failing request twice (a retry by hand); (retry-after, retry-after-ms) of each."""
+    out = []
+    with httpx2.Client() as client:
+        for _ in range(2):
+            response = client.post(
+                server.base_url_openai + "/chat/completions",
+                json={"model": f"gpt-4o-mini+fail429x2+retryafter{RETRY_AFTER_MS}", "messages": user(PROMPT)},
+            )
+            assert response.status_code == 429
+            out.append((response.headers.get("retry-after"), response.headers.get("retry-after-ms")))
+    return out
 
 
-def test_retry_headers_are_shortened_on_replay_unless_kept(tmp_path: Path, fake_server: FakeServer) -> None:
+def test_retry_headers_are_shortened_on_replay_where_the_retry_followed(
+    tmp_path: Path, fake_server: FakeServer
+) -> None:
     cassette = tmp_path / "c.yaml"
-    with use_cassette(cassette, record_mode="once"), httpx2.Client() as client:
-        response = client.post(
-            fake_server.base_url_openai + "/chat/completions",
-            json={"model": f"gpt-4o-mini+fail429x2+retryafter{RETRY_AFTER_MS}", "messages": user(PROMPT)},
-        )
-        assert response.headers["retry-after-ms"] == str(RETRY_AFTER_MS)
+    recorded = ("1", str(RETRY_AFTER_MS))
+    with use_cassette(cassette, record_mode="once"):
+        assert post_twice(fake_server) == [recorded, recorded]
 
     # The file keeps what the server said.
     headers = yaml.safe_load(cassette.read_text(encoding="utf-8"))["interactions"][0]["response"]["headers"]
     assert headers["retry-after"] == "1"
     assert headers["retry-after-ms"] == str(RETRY_AFTER_MS)
 
-    assert retry_headers_on_replay(cassette, fake_server, keep_retry_headers=True) == ("1", str(RETRY_AFTER_MS))
-    # By default the back-off is made near-instant; `retry-after` itself is left as recorded.
-    assert retry_headers_on_replay(cassette, fake_server) == ("1", "1")
-    assert fake_server.request_count == 1
+    with use_cassette(cassette, keep_retry_headers=True):
+        assert post_twice(fake_server) == [recorded, recorded]
+    # The first 429 was retried: its back-off is made near-instant (`retry-after` left as recorded).
+    # The second was not (the recording ends there): it replays exactly.
+    with use_cassette(cassette):
+        assert post_twice(fake_server) == [("1", "1"), recorded]
+    assert fake_server.request_count == 2
 
 
 # --- error statuses -----------------------------------------------------------------------------

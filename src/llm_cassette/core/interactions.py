@@ -60,6 +60,8 @@ class InteractionList:
         self._index, self._known = index_for(data, rules) if data is not None else ({}, {})
         self.used: set[int] = set()
         self._last: dict[Key, int] = {}
+        # Recordings followed, later in the file, by the same request: the client retried them.
+        self.retried = frozenset(i for same in self._index.values() for i in same[:-1])
 
     def __len__(self) -> int:
         return len(self.items)

@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..errors import CassetteError
-from .models import Request
+from .models import Request, header_value
+from .multipart import Part, is_multipart, parse_parts, part_differences, parts_key, without_boundary
 from .options import DEFAULT_MATCH_ON, CustomMatcher
 
 MatchOn = Sequence[str | CustomMatcher]
@@ -195,9 +196,20 @@ class QueryMatcher(Matcher):
         return split_url(req.url)[4]
 
 
+def multipart_parts(req: Request) -> list[Part] | None:
+    """The parts of a multipart body (boundary from `content-type`, else from the body), or None."""
+    if req.body[:2] != b"--":
+        return None
+    content_type = header_value(req.headers, "content-type") or ""
+    if content_type and not is_multipart(content_type):
+        return None
+    return parse_parts(req.body, content_type)
+
+
 @dataclass(frozen=True)
 class BodyMatcher(Matcher):
-    """JSON bodies semantically (key order ignored, `ignore_fields` left out), others byte for byte."""
+    """JSON bodies semantically (key order ignored, `ignore_fields` left out), multipart bodies by
+    their parts (the random boundary aside; `ignore_fields` names parts), others byte for byte."""
 
     ignore_fields: tuple[str, ...] = ()
     name: ClassVar[str] = "body"
@@ -206,21 +218,39 @@ class BodyMatcher(Matcher):
         """(True, JSON value without the ignored fields) or (False, None)."""
         is_json, value = parse_json_body(body)
         if is_json:
-            for f in self.ignore_fields:
-                value = drop_path(value, f.split("."))
+            try:
+                for f in self.ignore_fields:
+                    value = drop_path(value, f.split("."))
+            except RecursionError:  # parsed, but too deep to walk: compared as bytes
+                return False, None
         return is_json, value
 
     def key(self, req: Request) -> Hashable:
+        parts = multipart_parts(req)
+        if parts is not None:
+            return parts_key(parts, self.ignore_fields)
         is_json, value = self.comparable(req.body)
-        return "json:" + canonical_json(value) if is_json else req.body
+        if is_json:
+            try:
+                return "json:" + canonical_json(value)
+            except RecursionError:
+                pass
+        return req.body
 
     def explain(self, sent: Request, recorded: Request) -> list[str]:
         if self.key(sent) == self.key(recorded):
             return []
+        a_parts, b_parts = multipart_parts(sent), multipart_parts(recorded)
+        if a_parts is not None and b_parts is not None:
+            return part_differences(a_parts, b_parts, self.ignore_fields)
         a_json, a = self.comparable(sent.body)
         b_json, b = self.comparable(recorded.body)
         if a_json and b_json:
-            return ["body." + d if not d.startswith("body") else d for d in json_differences(a, b)]
+            try:
+                found = json_differences(a, b)
+            except RecursionError:
+                found = ["body: nested too deep to compare field by field"]
+            return ["body." + d if not d.startswith("body") else d for d in found]
         return [
             f"body: sent {short(sent.body[:200].decode('utf-8', 'replace'))}, "
             f"recorded {short(recorded.body[:200].decode('utf-8', 'replace'))}"
@@ -236,7 +266,14 @@ class HeadersMatcher(Matcher):
 
     @staticmethod
     def pairs(req: Request) -> tuple[tuple[str, str], ...]:
-        return tuple(sorted((k.lower(), v) for k, v in req.headers))
+        """All headers, lower-case names, sorted; except what only reflects how the body was
+        encoded: a multipart boundary, and the length it gives."""
+        out = []
+        for k, v in req.headers:
+            name = k.lower()
+            if name != "content-length":
+                out.append((name, without_boundary(v) if name == "content-type" else v))
+        return tuple(sorted(out))
 
     def explain(self, sent: Request, recorded: Request) -> list[str]:
         a, b = set(self.pairs(sent)), set(self.pairs(recorded))
@@ -295,6 +332,12 @@ class MatchRules:
     @functools.cached_property
     def _key_functions(self) -> tuple[Callable[[Request], Hashable], ...]:
         return tuple(m.key for m in self.matchers)
+
+    @property
+    def reads_headers(self) -> bool:
+        """True when a rule may look at headers (the `headers` rule, or a custom matcher): the
+        sent request is then compared with its headers redacted, as the recording's are."""
+        return bool(self.custom) or any(m.reads_headers for m in self.matchers)
 
     @property
     def keyed_by_method_url_body(self) -> bool:

@@ -29,7 +29,7 @@ def miss_message(
     lines = [f"llm-cassette: no recorded interaction matches this request ({mode.value} mode)"]
     lines.append(f"  cassette: {path}")
     # The message lands in CI logs: show the request as it would be recorded, secrets redacted.
-    shown = redactor.request_for_matching(request)
+    shown = redactor.request_for_matching(request, headers=recorded.rules.reads_headers)
     lines.append(f"  request:  {request.method} {shown.url}")
     if request.body:
         body = shown.body[:300].decode("utf-8", "replace")

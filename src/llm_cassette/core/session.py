@@ -22,6 +22,7 @@ from .models import CassetteData, Interaction, Request
 from .options import CassetteOptions, RecordMode
 from .recording import Recording
 from .redaction import Redactor
+from .replay import shorten_backoff
 
 
 @dataclass(frozen=True)
@@ -191,13 +192,17 @@ class Session:
         with self._lock:
             self.requests.append(request)
             fault = self.faults.hit(request) if self.faults else None
-            if fault is not None and fault.kind != "drop":
-                return Plan("replay", interaction=FaultSet.answer(fault, request))
+            shorten = not self.options.keep_retry_headers
+            if fault is not None and fault.kind != "drop":  # an injected failure is there to be retried
+                answer = FaultSet.answer(fault, request)
+                return Plan("replay", interaction=shorten_backoff(answer) if shorten else answer)
             found = self._match(request) if self.record_mode is not RecordMode.ALL else None
             if found is not None:
                 interaction = self.recorded.items[found]
                 if fault is not None:  # `drop`: the recorded response, cut
                     interaction = drop_interaction(fault, interaction)
+                if shorten and found in self.recorded.retried:
+                    interaction = shorten_backoff(interaction)
                 return Plan("replay", interaction=interaction, index=found)
             if self.records:
                 rec = Recording(request)
@@ -209,11 +214,16 @@ class Session:
         raise miss
 
     def _match(self, request: Request) -> int | None:
-        found = self.recorded.take(self.redactor.request_for_matching(request))
+        found = self.recorded.take(self.view(request))
         if found is not None:
             self._entries.append(self.recorded.items[found])
             self.play_count += 1
         return found
+
+    def view(self, request: Request) -> Request:
+        """`request` as matching sees it: decoded and redacted as recordings are stored (its
+        headers too, when a rule reads them: redacted is compared to redacted)."""
+        return self.redactor.request_for_matching(request, headers=self.recorded.rules.reads_headers)
 
     def miss_message(self, request: Request, why: str | None = None) -> str:
         return miss_message(
