@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..core.models import Interaction, Request, Response, header_value
 from .anthropic import ANTHROPIC_EVENTS, anthropic_event, anthropic_messages, anthropic_text, read_message_body
-from .json_values import as_dict, as_list, as_str, json_object
+from .json_values import as_dict, as_list, as_str, json_object, json_text
 from .openai import (
     chat_chunk,
     chat_message,
@@ -97,7 +96,7 @@ def _read_request(api: Api, body: dict[str, Any]) -> dict[str, Any]:
     elif api == "completions":
         prompt = body.get("prompt")
         if prompt is not None:
-            messages = [Message("user", prompt if isinstance(prompt, str) else json.dumps(prompt))]
+            messages = [Message("user", prompt if isinstance(prompt, str) else json_text(prompt))]
     tools = tuple(name for name in (_tool_name(t) for t in as_list(body.get("tools"))) if name)
     params = {k: v for k, v in body.items() if k not in _REQUEST_FIELDS}
     return {"messages": tuple(messages), "tools": tools, "params": params}

@@ -1,4 +1,8 @@
-"""Lenient readers for recorded JSON: odd traffic yields empty values, never an exception."""
+"""Lenient readers for recorded JSON: odd traffic yields empty values, never an exception.
+
+That includes JSON nested deeper than Python's recursion limit (a hostile upstream can get one
+recorded): it reads as "not JSON" here, so `show`, `report` and `stats` describe the rest.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ def json_object(raw: bytes) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
 
@@ -20,7 +24,7 @@ def json_object(raw: bytes) -> dict[str, Any]:
 def parse_json(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
@@ -29,7 +33,10 @@ def json_text(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except RecursionError:
+        return "(nested too deep to show)"
 
 
 def as_dict(value: Any) -> dict[str, Any]:

@@ -34,7 +34,7 @@ class ToolCall:
         """The arguments as JSON data, or None when they are not (yet) valid JSON."""
         try:
             return json.loads(self.arguments) if self.arguments else None
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
 
 

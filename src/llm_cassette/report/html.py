@@ -33,14 +33,18 @@ def _pretty_json(text: str) -> str:
     """Tool arguments: compact when short, indented when long, as recorded when not JSON."""
     try:
         parsed = json.loads(text)
-    except ValueError:
+        compact = json.dumps(parsed, ensure_ascii=False)
+        return compact if len(compact) <= 100 else json.dumps(parsed, ensure_ascii=False, indent=2)
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to indent
         return text
-    compact = json.dumps(parsed, ensure_ascii=False)
-    return compact if len(compact) <= 100 else json.dumps(parsed, ensure_ascii=False, indent=2)
 
 
 def _param(value: object) -> str:
-    return _short(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False), 60)
+    try:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    except RecursionError:
+        text = "(nested too deep to show)"
+    return _short(text, 60)
 
 
 def _status_chips(statuses: Counter[str]) -> str:

@@ -12,6 +12,30 @@ import yaml
 
 BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+EXCERPT_LENGTH = 8
+
+
+def quoted(value: Any) -> str:
+    """At most EXCERPT_LENGTH characters of a scalar from a file, quoted, for an error message.
+
+    A cassette path may be a symlink to any file (`/etc/passwd`, a `.env`): an error must not
+    become a way to read it, nor print a key it holds. Eight characters are less than any key.
+    """
+    text = value if isinstance(value, str) else repr(value)
+    shown = "".join(c if c.isprintable() else "?" for c in text[:EXCERPT_LENGTH])
+    return repr(shown + ("…" if len(text) > EXCERPT_LENGTH else ""))
+
+
+def excerpt(value: Any) -> str:
+    """A value's type and `quoted` start (`a string 'root:x:0…'`); only the type for a collection."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    scalars: dict[type, str] = {str: "a string", int: "an integer", float: "a number", bool: "a boolean"}
+    kind = scalars.get(type(value), "null" if value is None else type(value).__name__)
+    return f"{kind} {quoted(value)}"
+
 
 class Loader(BaseLoader):  # type: ignore[misc]
     """Safe loader that refuses aliases: a cassette never needs them, and they enable alias bombs."""
@@ -36,7 +60,7 @@ class Loader(BaseLoader):  # type: ignore[misc]
                     "while constructing a mapping", node.start_mark, "found unhashable key", key_node.start_mark
                 ) from None
             if duplicate:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {quoted(key)}", key_node.start_mark)
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
 
@@ -161,7 +185,8 @@ def _parse_events(text: str | bytes) -> Any:
                 if value.__class__ is dict or value.__class__ is list:
                     raise _Unusual  # unhashable key: PyYAML reports it
                 if value in parent:
-                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {value!r}", event.start_mark)
+                    message = f"duplicate key {quoted(value)}"
+                    raise yaml.constructor.ConstructorError(None, None, message, event.start_mark)
                 keys[-1] = value
             else:
                 parent[keys[-1]] = value

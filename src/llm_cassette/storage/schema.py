@@ -12,7 +12,7 @@ import yaml
 
 from ..core.models import CassetteData, Chunk, Headers, Interaction, Request, Response, TransportFailure
 from ..errors import CassetteFormatError
-from .fast_loader import MAX_DEPTH, BaseLoader, TooDeep, parse_yaml
+from .fast_loader import MAX_DEPTH, BaseLoader, TooDeep, excerpt, parse_yaml, quoted
 from .yaml_format import FORMAT_VERSION, json_bytes
 
 # --- loading ----------------------------------------------------------------------------------
@@ -27,9 +27,9 @@ class _Invalid(Exception):
 
 def _expect(value: Any, kind: type | tuple[type, ...], path: Sequence[str | int], what: str) -> Any:
     if isinstance(value, bool) and kind in (int, float, (int, float)):
-        raise _Invalid(path, f"{what} must be a number, not {value!r}")
+        raise _Invalid(path, f"{what} must be a number, not {excerpt(value)}")
     if not isinstance(value, kind):
-        raise _Invalid(path, f"{what} must be {_kind_name(kind)}, not {type(value).__name__} {value!r:.60}")
+        raise _Invalid(path, f"{what} must be {_kind_name(kind)}, not {excerpt(value)}")
     return value
 
 
@@ -43,7 +43,7 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 def _check_keys(m: dict[str, Any], allowed: set[str], path: list[str | int], what: str) -> None:
     for key in m:
         if key not in allowed:
-            raise _Invalid([*path, key], f"unknown key {key!r} in {what} (expected one of {sorted(allowed)})")
+            raise _Invalid([*path, key], f"unknown key {quoted(key)} in {what} (expected one of {sorted(allowed)})")
 
 
 def _headers_from(value: Any, path: list[str | int]) -> Headers:
@@ -51,12 +51,12 @@ def _headers_from(value: Any, path: list[str | int]) -> Headers:
     out: list[tuple[str, str]] = []
     for name, v in value.items():
         if not isinstance(name, str):
-            raise _Invalid(path, f"header name must be a string, not {name!r}")
+            raise _Invalid(path, f"header name must be a string, not {excerpt(name)}")
         if isinstance(v, list):
             for i, item in enumerate(v):
-                out.append((name, _expect(item, str, [*path, name, i], f"header {name!r}")))
+                out.append((name, _expect(item, str, [*path, name, i], f"header {quoted(name)}")))
         else:
-            out.append((name, _expect(v, str, [*path, name], f"header {name!r}")))
+            out.append((name, _expect(v, str, [*path, name], f"header {quoted(name)}")))
     return tuple(out)
 
 
@@ -163,15 +163,19 @@ def from_document(doc: Any) -> CassetteData:
     """Validate a parsed YAML document and turn it into plain data (raises `_Invalid`)."""
     if doc is None:
         raise _Invalid([], "the file is empty")
-    _expect(doc, dict, [], "the top level")
+    if not isinstance(doc, dict):  # the whole file is this value: quote nothing of it
+        kind = excerpt(doc).split(" '")[0]
+        raise _Invalid([], f"the top level must be a mapping, not {kind} (this is not a cassette)")
     _check_keys(doc, {"version", "interactions"}, [], "the top level")
     if "version" not in doc:
         raise _Invalid([], "missing `version` (this file may not be an llm-cassette cassette)")
     version = doc["version"]
+    if type(version) is not int:  # `1.0`, `"1"` and `true` are not `1`
+        raise _Invalid(["version"], f"version must be the integer {FORMAT_VERSION}, not {excerpt(version)}")
     if version != FORMAT_VERSION:
         raise _Invalid(
             ["version"],
-            f"unknown cassette format version {version!r} (this llm-cassette reads version "
+            f"unknown cassette format version {version} (this llm-cassette reads version "
             f"{FORMAT_VERSION}; upgrade llm-cassette or re-record)",
         )
     items = _expect(doc.get("interactions", []), list, ["interactions"], "interactions")
