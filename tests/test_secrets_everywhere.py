@@ -26,7 +26,7 @@ import httpx
 import pytest
 import yaml
 
-from llm_cassette import CassetteData, Interaction, Request, Response, TransportFailure, load, save, use_cassette
+from llm_cassette import CassetteData, Chunk, Interaction, Request, Response, TransportFailure, load, save, use_cassette
 from raw_upstream import RawUpstream
 
 # Obviously fake, with the characters encoders treat specially: `/` and `+` (and a space in the
@@ -246,6 +246,22 @@ def test_scrub_redact_value_covers_transport_error_messages(tmp_path: Path) -> N
     for form, needle in forms_of(secret).items():
         assert needle not in text, form
     assert text.count(b"REDACTED") == 2
+
+
+def test_check_finds_a_key_split_across_two_chunks_of_an_old_recording(tmp_path: Path) -> None:
+    key = b"sk-proj-FAKEfakeFAKEfake0123456789"
+    events = (("content-type", "text/event-stream"),)
+    pieces = (b'data: {"echo": "' + key[:12], key[12:] + b'"}\n\n', b"data: [DONE]\n\n")
+    response = Response(200, events, chunks=tuple(Chunk(p) for p in pieces))
+    cassette = tmp_path / "old.yaml"
+    save(cassette, CassetteData([Interaction(Request("GET", "http://h/split"), response)]))
+    found = subprocess.run(
+        [sys.executable, "-m", "llm_cassette.cli", "check", str(cassette)], capture_output=True, text=True
+    )
+    assert found.returncode == 1
+    chunk_line = next(n for n, line in enumerate(cassette.read_text().splitlines(), 1) if "sk-proj-FAKE" in line)
+    assert f"{cassette}:{chunk_line}: openai-key: possible OpenAI API key 'sk-pro…' (split across" in found.stdout
+    assert key.decode() not in found.stdout
 
 
 def test_check_finds_a_key_in_a_binary_base64_body_and_in_a_basic_credential(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import storage
-from ..core.secrets import scan_text
+from ..core.models import CassetteData
+from ..core.secrets import mask, scan_text, split_across_chunks
 from ..errors import CassetteFormatError
 from .common import plural, report_missing
 
@@ -51,16 +52,33 @@ def check_file(
     except OSError as exc:
         return [Finding(path, None, INVALID, f"cannot read: {exc.strerror or exc}")]
     findings: list[Finding] = []
+    data: CassetteData | None = None
     if validate:
         try:
-            storage.loads(raw, path)
+            data = storage.loads(raw, path)
         except CassetteFormatError as exc:
             findings.append(Finding(path, exc.line, INVALID, exc.reason))
     if secrets:
         # Scanned even when invalid: a broken file can leak a key as well as a good one.
         text = raw.decode("utf-8", "replace")
         findings.extend(Finding(path, s.line, s.kind, s.message) for s in scan_text(text, path, allow=allow))
+        if data is not None:
+            findings.extend(_split_secrets(path, text, data, allow))
     return sorted(findings, key=lambda f: (f.line or 0, f.kind))
+
+
+def _split_secrets(path: Path, text: str, data: CassetteData, allow: Sequence[re.Pattern[str]]) -> list[Finding]:
+    """Secrets split across the chunks of a stream, at the line of the chunk where each starts."""
+    out: list[Finding] = []
+    for i, it in enumerate(data.interactions):
+        chunks = it.response.chunks if it.response is not None else None
+        if not chunks or len(chunks) < 2:
+            continue
+        for index, kind, description, value in split_across_chunks([c.data for c in chunks], allow):
+            line = storage.line_of(text, ["interactions", i, "response", "chunks", index, "text"])
+            message = f"possible {description} {mask(value)!r} (split across stream chunks {index + 1} and after)"
+            out.append(Finding(path, line, kind, message))
+    return out
 
 
 def check_paths(

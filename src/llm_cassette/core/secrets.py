@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
+import itertools
 import math
 import re
 from collections import Counter
@@ -225,6 +227,26 @@ def _hidden_in_base64(line: str, allow: Sequence[re.Pattern[str]]) -> list[tuple
         for inner in decoded.splitlines():
             hits.extend(scan_line(inner, allow))
     return hits
+
+
+def split_across_chunks(
+    chunks: Sequence[bytes], allow: Iterable[re.Pattern[str]] = ()
+) -> list[tuple[int, str, str, str]]:
+    """Secrets that only the joined stream shows (one chunk ends inside them): (index of the chunk
+    where each starts, kind, description, value). A cassette on disk holds chunks one per item, so
+    a line-by-line scan cannot see them."""
+    allowed = tuple(allow)
+    joined = b"".join(chunks)
+    ends = list(itertools.accumulate(len(c) for c in chunks))
+    out: list[tuple[int, str, str, str]] = []
+    for line in joined.decode("utf-8", "replace").splitlines():
+        for _, kind, description, value in scan_line(line, allowed):
+            raw = value.encode("utf-8")
+            start = joined.find(raw)
+            if start < 0 or any(raw in c for c in chunks):
+                continue
+            out.append((bisect.bisect_right(ends, start), kind, description, value))
+    return out
 
 
 def scan_text(text: str, path: Path | None = None, *, allow: Iterable[re.Pattern[str]] = ()) -> list[SecretFinding]:

@@ -5,7 +5,7 @@ Depends only on `core.models` and `errors`.
 """
 
 from .files import atomic_write, iter_cassette_files, load, orphan_cassettes, save
-from .schema import loads
+from .schema import line_of, loads
 from .yaml_format import FORMAT_VERSION, dumps
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "atomic_write",
     "dumps",
     "iter_cassette_files",
+    "line_of",
     "load",
     "loads",
     "orphan_cassettes",

@@ -185,7 +185,7 @@ def from_document(doc: Any) -> CassetteData:
     )
 
 
-def _line_of(text: str, path: Sequence[str | int]) -> int | None:
+def line_of(text: str, path: Sequence[str | int]) -> int | None:
     """1-based line of the node at `path`, found by composing the document with marks."""
     try:
         node: yaml.Node | None = yaml.compose(text, Loader=BaseLoader)  # libyaml when present
@@ -235,4 +235,4 @@ def loads(text: str | bytes, path: Path | str | None = None) -> CassetteData:
             text = text.decode("utf-8", "replace")
         where = ".".join(str(p) for p in exc.path)
         message = f"{exc.message} (at {where})" if where else exc.message
-        raise CassetteFormatError(path, message, _line_of(text, exc.path)) from None
+        raise CassetteFormatError(path, message, line_of(text, exc.path)) from None
