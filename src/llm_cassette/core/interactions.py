@@ -62,6 +62,9 @@ class InteractionList:
         self._last: dict[Key, int] = {}
         # Recordings followed, later in the file, by the same request: the client retried them.
         self.retried = frozenset(i for same in self._index.values() for i in same[:-1])
+        # Per key, how many of its recordings (in order) are known to be used: identical requests
+        # replay in order, so a take starts there instead of rescanning what was played.
+        self._played_prefix: dict[Key, int] = {}
 
     def __len__(self) -> int:
         return len(self.items)
@@ -74,12 +77,20 @@ class InteractionList:
     def take(self, view: Request) -> int | None:
         """The index of the first unused recording that matches `view` (then marked used)."""
         key = self.key_of(view)
-        custom = self.rules.custom
-        for i in self._index.get(key, ()):
-            if i not in self.used and (not custom or self.rules.custom_match(view, self.items[i].request)):
-                self._last[key] = i
-                self.used.add(i)
-                return i
+        candidates = self._index.get(key)
+        if candidates is not None:
+            used = self.used
+            start = self._played_prefix.get(key, 0)
+            while start < len(candidates) and candidates[start] in used:
+                start += 1
+            self._played_prefix[key] = start
+            custom = self.rules.custom
+            for pos in range(start, len(candidates)):
+                i = candidates[pos]
+                if i not in used and (not custom or self.rules.custom_match(view, self.items[i].request)):
+                    self._last[key] = i
+                    used.add(i)
+                    return i
         if self.allow_repeats and key in self._last:
             return self._last[key]
         return None

@@ -25,10 +25,13 @@ MODULES = ("httpx", "httpx2")
 
 
 def to_request(request: Any, body: bytes) -> Request:
+    headers = request.headers
+    encoding = headers.encoding  # a property that `multi_items()` would look up twice per header
     return Request(
         method=request.method,
         url=str(request.url),
-        headers=tuple(request.headers.multi_items()),
+        # The same pairs as `multi_items()`: lower-cased names, decoded values.
+        headers=tuple((k.lower().decode(encoding), v.decode(encoding)) for k, v in headers.raw),
         body=body,
     )
 
