@@ -141,7 +141,8 @@ def per_request_replay(corpus: Corpus, cfg: Config, log: Log) -> Section:
         )
     )
     return Section(
-        f"1. Per-request replay ({n:,} requests of a {len(expected) / 1000:.1f} KB chat completion)",
+        f"1. Per-request replay, best case ({n:,} requests of a {len(expected) / 1000:.1f} KB chat completion, "
+        "one recording, repeats allowed)",
         "One `with` block per tool, one client, the same request sent in a loop; only the loop is timed.",
         body,
         notes,

@@ -23,6 +23,8 @@ if str(REPO) not in sys.path:
 
 from benchmarks import _corpus  # noqa: E402
 from benchmarks._bench import table  # noqa: E402
+from benchmarks._cold import cold_load  # noqa: E402
+from benchmarks._in_order import in_order_replay  # noqa: E402
 from benchmarks._large import big_cassette  # noqa: E402
 from benchmarks._record import recording  # noqa: E402
 from benchmarks._replay import per_request_replay, sse_replay  # noqa: E402
@@ -31,9 +33,11 @@ from benchmarks._suite import pytest_suite  # noqa: E402
 
 WORKLOADS: dict[str, Callable[[_corpus.Corpus, Config, Log], Section]] = {
     "replay": per_request_replay,
+    "in-order": in_order_replay,
     "sse": sse_replay,
     "record": recording,
     "large": big_cassette,
+    "cold": cold_load,
     "suite": pytest_suite,
 }
 

@@ -24,10 +24,10 @@ from ..core.network import network_policy
 from ..core.options import RecordMode
 from ..core.session import Session
 from ..errors import CassetteError, UnusedInteractionsWarning
-from ..storage import orphan_cassettes
+from ..storage import orphan_cassettes, parse_cache
 from .fixtures import llm_cassette, llm_fake_server
 from .marker import MARKER, build_session, marker_options, wants_cassette
-from .options import add_options, read_settings
+from .options import add_options, parse_cache_dir, read_settings
 from .paths import cassette_dir, default_cassette_path
 from .run_stats import CassetteStats, stats_for, summary_line
 from .state import (
@@ -72,6 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[ORPHANS] = []
     config.stash[WRITTEN] = {}
     _configs.append(config)
+    parse_cache.set_directory(parse_cache_dir(config))
     stacks.install()
 
 
@@ -87,6 +88,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     network_policy.block = False
     if config in _configs:
         _configs.remove(config)
+    # An in-process run (pytester) ends: the run around it keeps its own cache directory.
+    parse_cache.set_directory(parse_cache_dir(_configs[-1]) if _configs else None)
 
 
 # --- around each test ---------------------------------------------------------------------------

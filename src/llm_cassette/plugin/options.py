@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -70,11 +71,38 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="write the cassette paths the collected tests use to PATH (used by `llm-cassette prune`).",
     )
+    group.addoption(
+        "--llm-parse-cache-dir",
+        dest="llm_parse_cache_dir",
+        default=None,
+        metavar="PATH",
+        help="keep parsed large cassettes in PATH, so the next run reads them back instead of parsing "
+        "the YAML again (default: in pytest's cache dir, .pytest_cache).",
+    )
+    group.addoption(
+        "--llm-no-parse-cache",
+        dest="llm_no_parse_cache",
+        action="store_true",
+        default=False,
+        help="parse every cassette from its YAML; read and write no parse cache.",
+    )
+    parser.addini("llm_parse_cache", "keep parsed large cassettes in pytest's cache dir", type="bool", default=True)
     parser.addini("llm_cassette_strict", "same as --llm-cassette-strict", type="bool", default=False)
     parser.addini("llm_cassette_dir", "folder for cassettes, relative to rootdir", default="cassettes")
     parser.addini("llm_block_network", "refuse real network requests outside cassettes", type="bool", default=False)
     parser.addini("llm_cassette_allowed_hosts", "hosts allowed despite llm_block_network", type="linelist")
     parser.addini("llm_allow_localhost", "let llm_block_network through to localhost", type="bool", default=False)
+
+
+def parse_cache_dir(config: pytest.Config) -> Path | None:
+    """Where this run keeps parsed cassettes: the flag's folder, else pytest's cache dir; None when off."""
+    if config.getoption("llm_no_parse_cache") or not config.getini("llm_parse_cache"):
+        return None
+    flag = config.getoption("llm_parse_cache_dir")
+    if flag:
+        return Path(flag)
+    cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
+    return cache.mkdir("llm-cassette-parse") if cache is not None else None
 
 
 @dataclass(frozen=True)

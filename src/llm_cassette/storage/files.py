@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..core.models import CassetteData
 from ..errors import CassetteFormatError
+from . import parse_cache
 from .schema import loads
 from .yaml_format import dumps
 
@@ -53,7 +54,7 @@ def load(path: str | os.PathLike[str]) -> CassetteData:
         raw = f.read(limit + 1)  # st_size may not be the size (a file still growing): never read past it
     if len(raw) > limit:
         raise CassetteFormatError(path, f"file is over the {limit}-byte limit (set {MAX_SIZE_ENV} to raise it)")
-    data = loads(raw, path)
+    data = parse_cache.parse_through(path, raw, lambda: loads(raw, path))
     with _cache_lock:
         _cache[key] = (identity, data)
     return data
