@@ -28,7 +28,7 @@ from .yaml_format import FORMAT_VERSION
 ENV = "LLM_CASSETTE_PARSE_CACHE"
 MAGIC = "llm-cassette parse cache"
 #: Changes whenever the layout below or what the reader makes of a cassette changes.
-TAG = f"layout 1, format {FORMAT_VERSION}"
+TAG = f"layout 2, format {FORMAT_VERSION}"
 #: Small cassettes parse in well under a millisecond: an entry would cost more than it saves.
 MIN_SIZE = 16 * 1024
 
@@ -124,7 +124,8 @@ def _plain_interaction(it: Interaction) -> list[Any]:
         chunks = None if resp.chunks is None else [[_b(c.data), c.t] for c in resp.chunks]
         headers = [list(h) for h in resp.headers]
         plain_resp = [resp.status, headers, _b(resp.body), chunks, _plain_failure(resp.error), resp.cut, resp.t]
-    return [plain_req, plain_resp, _plain_failure(it.error)]
+    # Newer interactions may carry when they were recorded (format 2): kept when present.
+    return [plain_req, plain_resp, _plain_failure(it.error), getattr(it, "recorded_at", None)]
 
 
 def _str(v: Any) -> str:
@@ -155,7 +156,7 @@ def _failure(v: Any) -> TransportFailure | None:
 
 
 def _interaction(v: Any) -> Interaction:
-    req, resp, error = v
+    req, resp, error, recorded_at = v
     method, url, headers, body = req
     request = Request(_str(method), _str(url), _headers(headers), _bytes(body))
     response = None
@@ -172,4 +173,5 @@ def _interaction(v: Any) -> Interaction:
             cut=cut,
             t=_num(t),
         )
-    return Interaction(request=request, response=response, error=_failure(error))
+    extra: dict[str, Any] = {} if recorded_at is None else {"recorded_at": _str(recorded_at)}
+    return Interaction(request=request, response=response, error=_failure(error), **extra)
