@@ -138,7 +138,8 @@ def in_order_replay(corpus: Corpus, cfg: Config, log: Log) -> Section:
     notes = [
         "Default semantics: the cassette holds N recordings of the request and each answers once, in "
         "recorded order (llm-cassette and vcrpy defaults; no `allow_playback_repeats`). "
-        f"{total:,} requests per tool and round: {total:,} blocks of one request at N = 1, 10 of 200, one of 2,000.",
+        f"{total:,} requests per tool and round (at N = 1, {total:,} blocks of one request; at larger N, "
+        "as many blocks of N as fit, at least one).",
         "Per request: CPU time of the sends only (entering and leaving the block are not timed), median "
         "over the rounds; in brackets the median of the per-round ratios to `MockTransport` (the floor).",
         f"vcrpy scans the cassette for the first unplayed match, so it is measured up to N = {VCRPY_MAX}.",
