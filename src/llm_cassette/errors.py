@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from _pytest.outcomes import OutcomeException
+
 
 class CassetteError(Exception):
     """Base class for errors about cassettes and options (a bad file, an unknown option)."""
@@ -25,13 +27,16 @@ class CassetteFormatError(CassetteError):
         super().__init__(f"{where}: {message}")
 
 
-class CassetteMiss(BaseException):
+class CassetteMiss(OutcomeException):
     """A request that the cassette cannot answer in the current record mode.
 
-    Deliberately not an `Exception`: the OpenAI SDK retries httpx errors and the Anthropic SDK wraps
-    any `Exception` raised while sending into `APIConnectionError` and retries it. A BaseException
-    passes through both on the first attempt, and through most application `except Exception:`.
-    The pytest plugin also fails the test at teardown when application code swallowed it anyway.
+    Not an `Exception`, so nothing written for ordinary errors swallows it: the OpenAI SDK retries
+    httpx errors, the Anthropic SDK wraps any `Exception` raised while sending into
+    `APIConnectionError` and retries it, retry libraries and applications catch `Exception`.
+    It is a test outcome, like `pytest.fail()`'s error (pytest's `OutcomeException`, a
+    `BaseException`): anyio's pytest runner, which keeps one event loop task for a test and its
+    async fixtures, lets outcomes through but dies on any other BaseException. The pytest plugin
+    and `use_cassette` also fail the test (the block) when the code under test caught it anyway.
     """
 
     def __init__(self, message: str) -> None:
@@ -48,3 +53,7 @@ class NetworkBlocked(CassetteMiss):
 
 class UnusedInteractionsWarning(UserWarning):
     """A test did not use every interaction its cassette holds (the cassette may be stale)."""
+
+
+class ReplayTimingWarning(UserWarning):
+    """`replay_timing` asked for a wait no real response could have taken; it was shortened."""

@@ -34,7 +34,7 @@ import yaml
 from .core.models import CassetteData, Chunk, Headers, Interaction, Request, Response
 from .core.recording import decode_content
 from .core.redaction import Redactor
-from .storage import save
+from .storage import read_regular_file, save
 
 VCR_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -128,7 +128,7 @@ def read_vcr_cassette(
 ) -> CassetteData:
     """Parse a vcrpy cassette file into plain data, redacted (default redaction when none is given)."""
     try:
-        raw = source.read_bytes()
+        raw = read_regular_file(source)
     except OSError as exc:
         raise NotVcrCassette(f"{source}: cannot read: {exc.strerror or exc}") from None
     try:
@@ -323,7 +323,7 @@ def convert_file(
 def is_llm_cassette(path: Path) -> bool:
     """True when `path` is already in llm-cassette's format (so `import` skips it)."""
     try:
-        doc = yaml.load(path.read_bytes(), Loader=_VcrLoader)
+        doc = yaml.load(read_regular_file(path), Loader=_VcrLoader)
     except (OSError, yaml.YAMLError):
         return False
     items = doc.get("interactions") if isinstance(doc, dict) else None

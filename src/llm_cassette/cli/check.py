@@ -48,7 +48,7 @@ def check_file(
             limit, env = storage.files.max_size(), storage.files.MAX_SIZE_ENV
             reason = f"file is {size} bytes, over the {limit}-byte limit (set {env})"
             return [Finding(path, None, INVALID, reason)]
-        raw = path.read_bytes()
+        raw = storage.read_regular_file(path, storage.files.max_size())
     except OSError as exc:
         return [Finding(path, None, INVALID, f"cannot read: {exc.strerror or exc}")]
     findings: list[Finding] = []

@@ -177,6 +177,17 @@ class Recording:
         tail = self.chunks[-1].data[-256:].rstrip()
         return tail.endswith(b"data: [DONE]") or b"event: message_stop" in tail or b'"message_stop"' in tail
 
+    def complete(self) -> bool:
+        """Whether what was read is the whole body: all of its declared `content-length`, or a
+        stream up to a provider's final SSE event."""
+        if self.saw_final_event():
+            return True
+        length = header_value(self.headers, "content-length")
+        try:
+            return length is not None and sum(len(c.data) for c in self.chunks) >= int(length)
+        except ValueError:  # a malformed length proves nothing
+            return False
+
     def finish(self, *, cut: bool = False) -> None:
         with self._lock:
             if not self.finished:

@@ -39,12 +39,13 @@ def activate(session: Session) -> Token[Session | None]:
 
 
 def deactivate(session: Session, token: Token[Session | None] | None) -> None:
-    session.is_active = False
     with _lock:
         for i in range(len(_open_sessions) - 1, -1, -1):
             if _open_sessions[i] is session:
                 del _open_sessions[i]
                 break
+        # A session shared by several holders (two threads on one file) stays active until the last.
+        session.is_active = any(s is session for s in _open_sessions)
     if token is not None:
         # Exited in another context than the one it was entered in (e.g. an async generator
         # fixture finalised elsewhere): that context simply keeps a now-inactive session.

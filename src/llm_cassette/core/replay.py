@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+import warnings
 from dataclasses import replace
 
+from ..errors import ReplayTimingWarning
 from .models import Headers, Interaction, Response
 
 # Statuses after which SDKs back off before retrying.
@@ -28,3 +31,44 @@ def shorten_backoff(interaction: Interaction) -> Interaction:
 def replay_headers(resp: Response, *, keep_retry_headers: bool = False) -> Headers:
     """The headers a stack replays: as in the plan's interaction (see `shorten_backoff`)."""
     return resp.headers
+
+
+#: The longest one replayed part (headers, a chunk) waits with `replay_timing`, in seconds: the
+#: OpenAI and Anthropic SDKs' default timeout; a real server could not have kept them waiting longer.
+MAX_REPLAY_WAIT = 600.0
+
+
+class ReplayClock:
+    """When each part of a replayed response is due with `replay_timing`: at its recorded time
+    (milliseconds since the request was sent) times `scale`.
+
+    No single wait is longer than `cap` (the caller's read timeout, at most `MAX_REPLAY_WAIT`): a
+    hand-edited `t: 1.0e+12` would otherwise sleep for decades. A clamped wait moves the later
+    parts along with it, so they keep their recorded gaps, and says so once with a
+    `ReplayTimingWarning` naming the interaction.
+    """
+
+    def __init__(self, scale: float, *, cap: float | None, where: str) -> None:
+        self.scale = scale
+        self.cap = MAX_REPLAY_WAIT if cap is None else min(cap, MAX_REPLAY_WAIT)
+        self.where = where
+        self.origin = time.perf_counter()
+        self._warned = False
+
+    def wait_for(self, t: float) -> float:
+        """Seconds to wait now before the part recorded at `t` ms (0 or less: it is due)."""
+        delay = self.origin + t * self.scale / 1000.0 - time.perf_counter()
+        if delay > self.cap:
+            self.origin -= delay - self.cap
+            if not self._warned:
+                self._warned = True
+                warnings.warn(
+                    ReplayTimingWarning(
+                        f"{self.where} waits {t:g} ms (replay_timing={self.scale:g}); waiting {self.cap:g} s "
+                        "instead, the longest the caller would have waited (its read timeout, at most "
+                        f"{MAX_REPLAY_WAIT:g} s)"
+                    ),
+                    stacklevel=2,
+                )
+            delay = self.cap
+        return delay

@@ -7,13 +7,16 @@ one, or refuse with `CassetteMiss` → at close, the save policy decides what th
 from __future__ import annotations
 
 import os
+import stat
+import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from .. import storage
-from ..errors import CassetteMiss
+from ..errors import CassetteError, CassetteMiss
 from ..faults import FaultSet, drop_interaction
 from .interactions import InteractionList
 from .matchers import MatchRules
@@ -33,8 +36,11 @@ class SaveContext:
     rerecord_hint: str = DEFAULT_HINT
     #: Another session of this run already recorded into this file: add to what it wrote.
     appends_to_run: bool = False
-    #: Several tests use this file: what this one does not use belongs to another.
+    #: Other tests use (or may use) this file: what this one does not use belongs to another.
     shared: bool = False
+    #: Every test that uses this file runs in this run, so an `all` re-recording may start it afresh.
+    #: False when the run was narrowed (one test by node id, `--lf`, `-k`): the others' stay.
+    all_users_run: bool = True
 
 
 @dataclass
@@ -88,14 +94,19 @@ class Session:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Load the cassette (when the mode replays) and build the match index."""
-        self.existed = self.path.exists()
+        """Load the cassette (when the mode replays) and build the match index.
+
+        A path that is not a cassette file (a folder, a FIFO...) is refused here, before the code
+        under test sends anything that could not be saved.
+        """
+        self.existed = _existing_file(self.path)
         if self.context.appends_to_run and self.record_mode is RecordMode.ONCE:
             self.record_mode = RecordMode.NEW_EPISODES  # the file is this run's own, not a prior recording
         if self.existed and self.record_mode is not RecordMode.ALL:
             data = storage.load(self.path)
             self.recorded = InteractionList(data, self.rules, allow_repeats=self.options.allow_playback_repeats)
-        elif self.existed and self.context.appends_to_run:
+        elif self.existed and (self.context.appends_to_run or not self.context.all_users_run):
+            # Re-recording into a file that holds others' interactions too: they stay.
             self._kept = list(storage.load(self.path).interactions)
         self._open = True
 
@@ -131,17 +142,42 @@ class Session:
         """
         if not self._open or not self.records:
             return False
-        self._open = False
         if skipped or not self.requests:
+            self._open = False
             return False
         with self._lock:
             entries = list(self._entries)
         to_save = self._to_save(entries, failed=failed)
         if to_save is None:
+            self._open = False
             return False
         out = [it for it in (self._finalize(e) if isinstance(e, Recording) else e for e in to_save) if it is not None]
-        storage.save(self.path, CassetteData(interactions=out))
+        self._save(CassetteData(interactions=out))
+        # Closed only once saved: a Ctrl-C during the save leaves the session open for the
+        # interrupted run's own close to save again.
+        self._open = False
         return True
+
+    @property
+    def is_open(self) -> bool:
+        """Opened and not yet closed (what it recorded is not on disk yet)."""
+        return self._open
+
+    def _save(self, data: CassetteData) -> None:
+        try:
+            storage.save(self.path, data)
+        except OSError as exc:
+            # Never lose a recording to a file system problem: keep it where it can be copied back.
+            self._open = False
+            reason = exc.strerror or str(exc)
+            try:
+                kept = _unsaved_copy(self.path, data)
+            except OSError:
+                raise CassetteError(f"{self.path}: cannot save: {reason}") from exc
+            raise CassetteError(
+                f"{self.path}: cannot save: {reason}; the recording is kept in {kept} "
+                "(move it into place once the path is fixed)"
+            ) from exc
 
     def _to_save(self, entries: list[Interaction | Recording], *, failed: bool) -> list[Interaction | Recording] | None:
         """The save policy: what the file holds after this session, or None to leave it alone."""
@@ -150,7 +186,11 @@ class Session:
         if mode is RecordMode.ALL and failed and self.existed and not ctx.appends_to_run:
             return None  # an interrupted re-recording is partial: the previous cassette stays
         if self._kept:
-            entries = [*self._kept, *entries]
+            # `all` into a file this run or other tests filled: what this session re-recorded
+            # replaces their copies of the same requests; everything else stays, first.
+            again = {self.rules.key(self.redactor.request_for_matching(e.request)) for e in entries}
+            kept = [it for it in self._kept if self.rules.key(it.request) not in again]
+            entries = [*kept, *entries]
         if mode is RecordMode.NEW_EPISODES and (failed or ctx.appends_to_run or ctx.shared):
             # A failing test may not have sent everything: never drop recordings on a failure; and
             # what earlier tests of this run recorded into a shared cassette stays, first.
@@ -236,3 +276,32 @@ class Session:
             hint=self.context.rerecord_hint,
             why=why,
         )
+
+
+def _existing_file(path: Path) -> bool:
+    """Whether the cassette file exists; a `CassetteError` when something else is in its place."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise CassetteError(f"{path}: cannot use as a cassette: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise CassetteError(
+            f"{path}: is a folder, not a cassette file (name the cassette differently, or move the folder)"
+        )
+    if not stat.S_ISREG(mode):
+        raise CassetteError(f"{path}: not a regular file (a device, a FIFO or a socket cannot be a cassette)")
+    return True
+
+
+UNSAVED_DIR = "llm-cassette-unsaved"
+
+
+def _unsaved_copy(path: Path, data: CassetteData) -> Path:
+    """Write a recording that could not be saved at `path` to the temporary folder instead."""
+    folder = Path(tempfile.gettempdir()) / UNSAVED_DIR
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}{path.suffix or '.yaml'}"
+    storage.atomic_write(target, storage.dumps(data))
+    return target

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from ..storage import read_regular_file
+
 
 @dataclass(frozen=True)
 class Price:
@@ -39,7 +41,7 @@ class PriceTableError(ValueError):
 def load_prices(path: Path) -> dict[str, Price]:
     """Read a price table: a YAML (or JSON) mapping of model to `{input: N, output: N}`."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.safe_load(read_regular_file(path).decode("utf-8", "replace"))
     except OSError as exc:
         raise PriceTableError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:

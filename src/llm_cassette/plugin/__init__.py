@@ -30,13 +30,16 @@ from .marker import MARKER, build_session, marker_options, wants_cassette
 from .options import add_options, parse_cache_dir, read_settings
 from .paths import cassette_dir, default_cassette_path
 from .run_stats import CassetteStats, stats_for, summary_line
+from .sharing import count_running
 from .state import (
     ACTIVE,
     FAILED,
+    INTERRUPTED,
     ITEM_STATS,
     ORPHANS,
     PLACEHOLDER_ENV,
     RUN_UIDS,
+    RUNNING,
     SETTINGS,
     SKIPPED,
     STATS,
@@ -71,6 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATS] = []
     config.stash[ORPHANS] = []
     config.stash[WRITTEN] = {}
+    config.stash[RUNNING] = []
+    config.stash[INTERRUPTED] = []
     _configs.append(config)
     parse_cache.set_directory(parse_cache_dir(config))
     stacks.install()
@@ -106,6 +111,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         except CassetteError as exc:
             pytest.fail(str(exc), pytrace=False)
         item.stash[ACTIVE] = active
+        item.config.stash[RUNNING].append(item)
         if active.session.replays_only:
             item.stash[PLACEHOLDER_ENV] = _set_placeholder_keys()
 
@@ -157,16 +163,66 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
     active = item.stash.get(ACTIVE, None)
     if active is None:
         return
-    env = item.stash.get(PLACEHOLDER_ENV, None)
-    if env is not None:
-        _restore_env(env)
+    _restore_item_env(item)
     failed = item.stash.get(FAILED, False)
-    saved = active.stop(failed=failed, skipped=item.stash.get(SKIPPED, False))
+    skipped = item.stash.get(SKIPPED, False)
+    saved = active.stop(failed=failed, skipped=skipped)
+    if item in item.config.stash[RUNNING]:
+        item.config.stash[RUNNING].remove(item)
     item.stash[ITEM_STATS] = stats_for(active.session, saved)
-    if not failed and not item.config.stash[SETTINGS].strict:
+    # A test that skipped itself (pytest.skip() in its body) stopped before using its cassette.
+    if not failed and not skipped and not item.config.stash[SETTINGS].strict:
         unused = unused_message(active.session)
         if unused:
             warnings.warn(UnusedInteractionsWarning(unused), stacklevel=1)
+
+
+def _restore_item_env(item: pytest.Item) -> None:
+    env = item.stash.get(PLACEHOLDER_ENV, None)
+    if env is not None:
+        _restore_env(env)
+        del item.stash[PLACEHOLDER_ENV]
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Ctrl-C (or `pytest.exit()`): pytest skips the interrupted test's teardown, so its cassette
+    is closed here, as a failed test's: what completed is saved, the open stream is stored cut,
+    and a partial `all` re-recording leaves the previous cassette in place."""
+    if _configs:
+        _close_interrupted(_configs[-1])  # the innermost run (pytester runs one inside another)
+
+
+def _close_interrupted(config: pytest.Config) -> None:
+    running: list[pytest.Item] = config.stash.get(RUNNING, [])
+    notes: list[str] = config.stash.setdefault(INTERRUPTED, [])
+    while running:
+        item = running.pop()
+        active = item.stash.get(ACTIVE, None)
+        if active is None:
+            continue
+        _restore_item_env(item)
+        try:
+            saved = active.stop(failed=True)
+        except CassetteError as exc:
+            notes.append(f"llm-cassette: interrupted: {exc}")
+            continue
+        note = _interrupted_note(active.session, saved)
+        if note:
+            notes.append(note)
+
+
+def _interrupted_note(session: Session, saved: bool) -> str | None:
+    if saved:
+        its = session.interactions
+        last = its[-1].response if its else None
+        cut = ", the last one cut where the interruption stopped it" if last is not None and last.cut else ""
+        return f"llm-cassette: interrupted: saved {session.path} ({len(its)} interaction(s){cut})"
+    if session.records and session.requests and session.record_mode is RecordMode.ALL and session.existed:
+        return (
+            f"llm-cassette: interrupted: {session.path}: previous cassette kept "
+            "(a partial re-recording in `all` mode never replaces a whole one)"
+        )
+    return None
 
 
 def unused_message(session: Session) -> str | None:
@@ -234,6 +290,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         used.add(path)
         folders.add(default_cassette_path(item).parent)
     config.stash[USES] = uses
+    count_running(config, [])  # until collection finishes: nothing known to run
     if used_list:
         lines = [f"# cassette dir: {cassette_dir(config)}\n"]
         lines += [f"# module folder: {f}\n" for f in sorted(folders)]
@@ -245,6 +302,19 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         workeroutput = getattr(config, "workeroutput", None)
         if workeroutput is not None:
             workeroutput["llm_cassette_orphans"] = orphans
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # After -k, -m and --deselect: which tests run, to know when all users of a file re-record it.
+    paths = []
+    for item in session.items:
+        if wants_cassette(item):
+            try:
+                name, _ = marker_options(item)
+            except CassetteError:
+                continue
+            paths.append(default_cassette_path(item, name))
+    count_running(session.config, paths)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -265,6 +335,8 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    for note in config.stash.get(INTERRUPTED, []):
+        terminalreporter.write_line(note)
     stats = config.stash.get(STATS, [])
     orphans = config.stash.get(ORPHANS, [])
     if orphans:
@@ -278,6 +350,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
+    _close_interrupted(config)  # any test whose teardown never ran (Ctrl-C is handled earlier)
     if getattr(config, "workerinput", None) is not None:
         return  # an xdist worker: the controller writes the report
     for uid in config.stash.get(RUN_UIDS, set()):

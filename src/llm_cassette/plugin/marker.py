@@ -11,8 +11,9 @@ import pytest
 from ..core.options import CassetteOptions, RecordMode
 from ..core.session import SaveContext, Session
 from ..errors import CassetteError
-from .paths import default_cassette_path
-from .state import SETTINGS, USES, WRITTEN
+from .paths import default_cassette_path, legacy_cassette_path
+from .sharing import Sharing, sharing_of
+from .state import SETTINGS, WRITTEN
 from .xdist_claims import RunJournal
 
 MARKER = "llm_cassette"
@@ -43,11 +44,18 @@ def build_session(item: pytest.Item) -> Session:
     options = options.merged({"record_mode": forced or options.record_mode or RecordMode.NONE})
     path = default_cassette_path(item, name)
     written: dict[str, str] = item.config.stash[WRITTEN]
+    sharing = sharing_of(item, path, named=name is not None)
+    legacy = legacy_cassette_path(item) if name is None and not path.exists() else None
+    if legacy is not None and legacy.exists() and _replays_only(options):
+        # A cassette committed under the name earlier versions gave an id with unsafe characters
+        # (which two ids could share): replayed from there; re-recording writes today's name.
+        path, sharing = legacy, Sharing(shared=True, all_users_run=False)
     context = SaveContext(
         rerecord_hint=f"pytest --record {item.nodeid!r}   (or --llm-record-mode=all to record it from scratch)",
         appends_to_run=str(path) in written,
-        # A cassette several collected tests share: what this test does not use, another one does.
-        shared=item.config.stash.get(USES, {}).get(str(path), 0) > 1,
+        # A cassette other tests share: what this test does not use, another one does.
+        shared=sharing.shared,
+        all_users_run=sharing.all_users_run,
     )
     session = Session(path, options, context)
     if session.records or (session.record_mode is RecordMode.ONCE and not path.exists()):
@@ -72,3 +80,7 @@ def claim(item: pytest.Item, path: Path) -> None:
             "would save only its own tests' interactions. Give the tests different cassette names, or keep "
             "them on one worker while recording (-n 0, or --dist loadfile for tests of one module)."
         )
+
+
+def _replays_only(options: CassetteOptions) -> bool:
+    return options.read_only or options.record_mode in (None, RecordMode.NONE, RecordMode.ONCE)

@@ -12,12 +12,25 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-\[\]=,+@]")
 
 
 def safe_file_name(name: str) -> str:
-    """`name` with characters unsafe in file names replaced; very long names shortened with a hash."""
+    """`name` as a file name: unchanged when every character is safe; otherwise the unsafe ones
+    replaced and a short hash of the original added, so that `[a/b]` and `[a_b]` never share a
+    file; very long names shortened with a hash."""
     safe = _UNSAFE.sub("_", name)
     if len(safe) > 150:
-        digest = hashlib.sha256(name.encode()).hexdigest()[:12]
-        safe = f"{safe[:120]}-{digest}"
+        return f"{safe[:120]}-{_digest(name, 12)}"
+    if safe != name:
+        return f"{safe}-{_digest(name, 8)}"
     return safe
+
+
+def legacy_safe_file_name(name: str) -> str:
+    """The file name versions before 0.2 gave `name` (replacements without a hash), still read."""
+    safe = _UNSAFE.sub("_", name)
+    return f"{safe[:120]}-{_digest(name, 12)}" if len(safe) > 150 else safe
+
+
+def _digest(name: str, length: int) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:length]
 
 
 def cassette_dir(config: pytest.Config) -> Path:
@@ -37,5 +50,16 @@ def default_cassette_path(item: pytest.Item, name: str | None = None) -> Path:
         if p.is_absolute():
             return p
         return folder / (name if p.suffix in (".yaml", ".yml") else f"{name}.yaml")
+    return folder / (safe_file_name(_test_name(item)) + ".yaml")
+
+
+def legacy_cassette_path(item: pytest.Item) -> Path | None:
+    """Where earlier versions put this test's default cassette, when that differs from today."""
+    path = default_cassette_path(item)
+    legacy = path.with_name(legacy_safe_file_name(_test_name(item)) + ".yaml")
+    return legacy if legacy != path else None
+
+
+def _test_name(item: pytest.Item) -> str:
     parts = item.nodeid.split("::")[1:]  # class(es), then the test name with its parametrize id
-    return folder / (safe_file_name(".".join(parts) or item.name) + ".yaml")
+    return ".".join(parts) or item.name

@@ -21,4 +21,10 @@ ORPHANS = pytest.StashKey[list[str]]()
 WRITTEN = pytest.StashKey[dict[str, str]]()
 #: Cassette path -> how many collected tests use it.
 USES = pytest.StashKey[dict[str, int]]()
+#: Cassette path -> how many of the tests that run (after -k, -m, --deselect) use it.
+RUNNING_USES = pytest.StashKey[dict[str, int]]()
 RUN_UIDS = pytest.StashKey[set[str]]()
+#: Tests whose cassette is open (set up, not yet torn down): closed on Ctrl-C.
+RUNNING = pytest.StashKey[list[pytest.Item]]()
+#: What closing the cassettes of an interrupted run did, for the terminal summary.
+INTERRUPTED = pytest.StashKey[list[str]]()

@@ -16,8 +16,8 @@ from typing import Any
 from ..core.models import Chunk, Interaction, Request, TransportFailure
 from ..core.network import network_policy
 from ..core.registry import active_session
-from ..core.replay import replay_headers
-from ..core.session import Session
+from ..core.replay import ReplayClock, replay_headers
+from ..core.session import Plan, Session
 from ..errors import NetworkBlocked
 from .streams import DropAsync, DropSync, ReplayAsync, ReplaySync, TeeAsync, TeeSync, async_sleep
 
@@ -127,10 +127,10 @@ class StackAdapter:
             return self.original_sync(transport, request)
         if plan.kind == "replay":
             assert plan.interaction is not None
-            timing = session.options.replay_timing
-            if timing and plan.interaction.response is not None:
-                time.sleep(plan.interaction.response.t * timing / 1000.0)
-            return self.replay(session, plan.interaction, request, sync=True)
+            clock = self.clock(session, plan, request)
+            if clock is not None and plan.interaction.response is not None:
+                time.sleep(max(clock.wait_for(plan.interaction.response.t), 0.0))
+            return self.replay(session, plan.interaction, request, sync=True, clock=clock)
         rec = plan.recording
         assert rec is not None
         try:
@@ -152,10 +152,10 @@ class StackAdapter:
             return await original(transport, request)
         if plan.kind == "replay":
             assert plan.interaction is not None
-            timing = session.options.replay_timing
-            if timing and plan.interaction.response is not None:
-                await async_sleep(plan.interaction.response.t * timing / 1000.0)
-            return self.replay(session, plan.interaction, request, sync=False)
+            clock = self.clock(session, plan, request)
+            if clock is not None and plan.interaction.response is not None:
+                await async_sleep(max(clock.wait_for(plan.interaction.response.t), 0.0))
+            return self.replay(session, plan.interaction, request, sync=False, clock=clock)
         rec = plan.recording
         assert rec is not None
         try:
@@ -170,27 +170,37 @@ class StackAdapter:
             response.stream = self.drop_async(response.stream, plan.drop_after, self.dropped(request))
         return response
 
-    def replay(self, session: Session, interaction: Interaction, request: Any, *, sync: bool) -> Any:
+    @staticmethod
+    def clock(session: Session, plan: Plan, request: Any) -> ReplayClock | None:
+        """The replay clock of one response when `replay_timing` is on (capped by the read timeout)."""
+        scale = session.options.replay_timing
+        if not scale:
+            return None
+        timeout = request.extensions.get("timeout", {}).get("read")
+        which = f"interaction #{plan.index + 1}" if plan.index is not None else "an injected fault"
+        return ReplayClock(scale, cap=timeout, where=f"{session.path}: {which}")
+
+    def replay(
+        self, session: Session, interaction: Interaction, request: Any, *, sync: bool, clock: ReplayClock | None = None
+    ) -> Any:
         if interaction.error is not None:
             raise self.exception(interaction.error, request)
         resp = interaction.response
         assert resp is not None
-        timing = session.options.replay_timing
         headers: Any = replay_headers(resp, keep_retry_headers=session.options.keep_retry_headers)
         if not all(v.isascii() for _, v in headers):
             # httpx encodes str header values as ASCII, but a recorded value may hold any text
             # (httpx decoded the server's bytes): UTF-8 bytes decode back to the same str.
             headers = [(k, v.encode("utf-8")) for k, v in headers]
-        if resp.chunks is None and resp.error is None and not timing:
+        if resp.chunks is None and resp.error is None and clock is None:
             # A whole body with nothing to time or raise: one ByteStream, as httpx would build it.
             stream: Any = self.module.ByteStream(resp.body)
             return self.module.Response(resp.status, headers=headers, stream=stream, request=request)
         chunks = resp.chunks
         if chunks is None:
             chunks = (Chunk(resp.body, resp.t),) if resp.body else ()
-        started = time.perf_counter() - resp.t * timing / 1000.0
         stream_cls = self.replay_sync if sync else self.replay_async
-        stream = stream_cls(chunks, resp.error, lambda f: self.exception(f, request), timing, started)
+        stream = stream_cls(chunks, resp.error, lambda f: self.exception(f, request), clock)
         return self.module.Response(resp.status, headers=headers, stream=stream, request=request)
 
     def dropped(self, request: Any) -> BaseException:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..core.models import Chunk, TransportFailure
 from ..core.recording import Recording
+from ..core.replay import ReplayClock
 
 
 class TeeSync:
@@ -40,16 +41,18 @@ class TeeSync:
         rec = self._rec
         try:
             if not rec.finished:
-                if rec.streamed and not self._drain:
-                    rec.finish(cut=not rec.saw_final_event())
-                else:
-                    # SDKs close error responses unread: drain the body so the recording is whole.
+                if self._drain:
+                    # A `drop` fault: the caller saw a dropped connection, the recording gets it all.
                     try:
                         for chunk in self._inner:
                             rec.add_chunk(chunk)
                     except self._error as exc:
                         rec.fail(exc)
                     rec.finish()
+                else:
+                    # The caller stopped reading: keep what it read and never read on (as without
+                    # the plugin; a download may never end). Whatever fails afterwards is not recorded.
+                    rec.finish(cut=not rec.complete())
         finally:
             self._inner.close()
 
@@ -78,15 +81,15 @@ class TeeAsync:
         rec = self._rec
         try:
             if not rec.finished:
-                if rec.streamed and not self._drain:
-                    rec.finish(cut=not rec.saw_final_event())
-                else:
+                if self._drain:
                     try:
                         async for chunk in self._inner:
                             rec.add_chunk(chunk)
                     except self._error as exc:
                         rec.fail(exc)
                     rec.finish()
+                else:
+                    rec.finish(cut=not rec.complete())
         finally:
             await self._inner.aclose()
 
@@ -153,25 +156,23 @@ class ReplaySync:
         chunks: tuple[Chunk, ...],
         error: TransportFailure | None,
         make_error: Callable[[TransportFailure], BaseException],
-        scale: float,
-        started: float,
+        clock: ReplayClock | None,
     ) -> None:
         self._chunks = chunks
         self._error = error
         self._make_error = make_error
-        self._scale = scale
-        self._started = started
+        self._clock = clock
 
     def _delay(self, chunk: Chunk) -> float:
         """Seconds to wait before `chunk` so that it arrives at its recorded (scaled) time."""
-        return self._started + chunk.t * self._scale / 1000.0 - time.perf_counter()
+        return self._clock.wait_for(chunk.t) if self._clock is not None else 0.0
 
     def _end(self) -> None:
         if self._error is not None:
             raise self._make_error(self._error)
 
     def __iter__(self) -> Iterator[bytes]:
-        timed = bool(self._scale)  # default replay: as fast as possible, no clock per chunk
+        timed = self._clock is not None  # default replay: as fast as possible, no clock per chunk
         for chunk in self._chunks:
             if timed and (delay := self._delay(chunk)) > 0:
                 time.sleep(delay)
@@ -184,7 +185,7 @@ class ReplaySync:
 
 class ReplayAsync(ReplaySync):
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        timed = bool(self._scale)
+        timed = self._clock is not None
         for chunk in self._chunks:
             if timed and (delay := self._delay(chunk)) > 0:
                 await async_sleep(delay)

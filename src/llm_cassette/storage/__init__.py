@@ -4,12 +4,13 @@
 Depends only on `core.models` and `errors`.
 """
 
-from .files import atomic_write, iter_cassette_files, load, orphan_cassettes, save
+from .files import NotRegularFile, atomic_write, iter_cassette_files, load, orphan_cassettes, read_regular_file, save
 from .schema import line_of, loads
 from .yaml_format import FORMAT_VERSION, dumps
 
 __all__ = [
     "FORMAT_VERSION",
+    "NotRegularFile",
     "atomic_write",
     "dumps",
     "iter_cassette_files",
@@ -17,5 +18,6 @@ __all__ = [
     "load",
     "loads",
     "orphan_cassettes",
+    "read_regular_file",
     "save",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -23,6 +24,34 @@ MAX_SIZE_ENV = "LLM_CASSETTE_MAX_SIZE"
 def max_size() -> int:
     raw = os.environ.get(MAX_SIZE_ENV)
     return int(raw) if raw else DEFAULT_MAX_SIZE
+
+
+NOT_REGULAR = "not a regular file (a folder, a FIFO, a device or a socket cannot be a cassette)"
+
+
+class NotRegularFile(OSError):
+    """A path that is not a regular file where one is read: refused before any read (a FIFO would
+    block forever, `/dev/zero` never ends). An `OSError`, so every "cannot read" handler reports it."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__(errno.EINVAL, NOT_REGULAR, str(path))
+
+
+def read_regular_file(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
+    """The bytes of the regular file at `path` (symlinks followed), at most `limit` + 1 of them
+    (so that a caller can tell the file is over `limit`).
+
+    Every file the package reads on a user's behalf goes through here: a FIFO, a device, a
+    socket or a folder raises `NotRegularFile` instead of blocking or reading forever.
+    """
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise NotRegularFile(path)
+    # Non-blocking open: if a FIFO replaced the file since the stat, opening it cannot hang either.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(path)
+        return f.read() if limit is None else f.read(limit + 1)
 
 
 _cache: dict[str, tuple[tuple[int, int, int], CassetteData]] = {}
@@ -48,10 +77,12 @@ def load(path: str | os.PathLike[str]) -> CassetteData:
     if hit is not None and hit[0] == identity:
         return hit[1]
     if not stat.S_ISREG(st.st_mode):
-        raise CassetteFormatError(path, "not a regular file (a device, a FIFO or a folder cannot be a cassette)")
+        raise CassetteFormatError(path, NOT_REGULAR)
     limit = max_size()
-    with open(path, "rb") as f:
-        raw = f.read(limit + 1)  # st_size may not be the size (a file still growing): never read past it
+    try:
+        raw = read_regular_file(path, limit)  # st_size may not be the size (a file still growing)
+    except NotRegularFile:
+        raise CassetteFormatError(path, NOT_REGULAR) from None
     if len(raw) > limit:
         raise CassetteFormatError(path, f"file is over the {limit}-byte limit (set {MAX_SIZE_ENV} to raise it)")
     data = parse_cache.parse_through(path, raw, lambda: loads(raw, path))
@@ -112,8 +143,7 @@ def iter_cassette_files(paths: Sequence[Path]) -> Iterator[Path]:
 def is_llm_cassette_file(path: Path) -> bool:
     """Whether a YAML file looks like one of ours (other tools may share the folder)."""
     try:
-        with path.open("rb") as f:
-            head = f.read(64)
+        head = read_regular_file(path, 63)
     except OSError:
         return False
     return head.startswith(b"version: 1\n") or head.startswith(b"version: 1\r\n")
