@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -54,10 +55,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+CONFTEST = '''\
+"""The demo's cassettes were recorded against the bundled fake server at this address.
+
+The base URL is part of the match, so a replay must use the URL the recording used. A project that
+records against https://api.openai.com needs nothing like this. To record again, start the server
+on the same port first: `llm-cassette fake-server --port {port}`.
+"""
+
+import os
+import shlex
+
+os.environ.setdefault("OPENAI_BASE_URL", "{base_url}")
+'''
+
+PYTEST_INI = """\
+[pytest]
+testpaths = tests
+# pytest-recording and cassetter both register --record-mode and cannot be loaded together;
+# this project uses neither, so it runs whichever of them is installed.
+addopts = -p no:recording -p no:cassetter
+"""
+
+
 def _pytest(project: Path, env: dict[str, str], *args: str) -> int:
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:cassetter", *args]
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
     print(f"\n$ pytest {' '.join(args)}", flush=True)
     return subprocess.call(cmd, cwd=project, env=env)
+
+
+def _pytest_command() -> str:
+    """How to run this environment's pytest from a shell, whatever is first on PATH."""
+    script = Path(sys.executable).with_name("pytest")
+    return shlex.quote(str(script)) if script.is_file() else f"{shlex.quote(sys.executable)} -m pytest"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,23 +102,24 @@ def run(args: argparse.Namespace) -> int:
     project.mkdir(parents=True, exist_ok=True)
     (project / "tests").mkdir(exist_ok=True)
     (project / "tests" / "test_summary.py").write_text(EXAMPLE_TEST, encoding="utf-8")
-    (project / "pytest.ini").write_text("[pytest]\ntestpaths = tests\n", encoding="utf-8")
+    (project / "pytest.ini").write_text(PYTEST_INI, encoding="utf-8")
     print(f"example project: {project}")
 
-    env = {k: v for k, v in os.environ.items() if k != "LLM_CASSETTE_RECORD_MODE"}
+    env = {k: v for k, v in os.environ.items() if k not in ("LLM_CASSETTE_RECORD_MODE", "OPENAI_BASE_URL")}
     env.pop("PYTEST_ADDOPTS", None)
     with FakeServer() as server:
         print(f"fake OpenAI-compatible server: {server.url}")
-        record_env = {**env, "OPENAI_BASE_URL": server.base_url_openai, "OPENAI_API_KEY": "sk-fake-demo-key-000000"}
+        conftest = CONFTEST.format(port=server.port, base_url=server.base_url_openai)
+        (project / "tests" / "conftest.py").write_text(conftest, encoding="utf-8")
+        record_env = {**env, "OPENAI_API_KEY": "sk-fake-demo-key-000000"}
         if _pytest(project, record_env, "--record") != 0:
             print("recording failed", file=sys.stderr)
             return 1
         recorded = server.request_count
     print(f"\nthe server answered {recorded} requests and is now stopped.")
 
-    # Replay: no server, no key. The base URL must match the recording (it is part of the match).
+    # Replay: no server, no key; tests/conftest.py gives the base URL the recording used.
     replay_env = {k: v for k, v in env.items() if k != "OPENAI_API_KEY"}
-    replay_env["OPENAI_BASE_URL"] = record_env["OPENAI_BASE_URL"]
     if _pytest(project, replay_env) != 0:
         print("replay failed", file=sys.stderr)
         return 1
@@ -104,8 +135,13 @@ def run(args: argparse.Namespace) -> int:
     print(
         textwrap.dedent(
             f"""
-            Next: read a cassette ({cassettes[0] if cassettes else "cassettes/"}), edit the prompt in
-            {project / "tests" / "test_summary.py"} and run `pytest` there to see the miss report.
+            Next: read a cassette ({cassettes[0] if cassettes else "cassettes/"}), then replay the tests
+            yourself, offline:
+
+                cd {shlex.quote(str(project))} && {_pytest_command()}
+
+            and edit the prompt in {project / "tests" / "test_summary.py"} and run it again to see
+            the miss report.
             """
         ).rstrip()
     )
