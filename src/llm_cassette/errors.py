@@ -48,3 +48,7 @@ class NetworkBlocked(CassetteMiss):
 
 class UnusedInteractionsWarning(UserWarning):
     """A test did not use every interaction its cassette holds (the cassette may be stale)."""
+
+
+class StaleCassetteWarning(UserWarning):
+    """A replayed cassette was recorded longer ago than the `llm_cassette_max_age` setting allows."""

@@ -12,7 +12,8 @@ from ..core.options import CassetteOptions, RecordMode
 from ..core.session import SaveContext, Session
 from ..errors import CassetteError
 from .paths import default_cassette_path
-from .state import SETTINGS, USES, WRITTEN
+from .state import COMMITTED, SETTINGS, USES, VERIFY, WRITTEN
+from .verify import scratch_path
 from .xdist_claims import RunJournal
 
 MARKER = "llm_cassette"
@@ -42,12 +43,19 @@ def build_session(item: pytest.Item) -> Session:
     forced: RecordMode | None = item.config.stash[SETTINGS].record_mode
     options = options.merged({"record_mode": forced or options.record_mode or RecordMode.NONE})
     path = default_cassette_path(item, name)
+    shared = item.config.stash.get(USES, {}).get(str(path), 0) > 1
+    verify = item.config.stash.get(VERIFY, None)
+    if verify is not None and not options.read_only:
+        # Live, from scratch, into the scratch folder: the committed cassette is only compared with.
+        item.stash[COMMITTED] = path
+        path = scratch_path(item.config, verify, path)
+        options = options.merged({"record_mode": RecordMode.ALL})
     written: dict[str, str] = item.config.stash[WRITTEN]
     context = SaveContext(
         rerecord_hint=f"pytest --record {item.nodeid!r}   (or --llm-record-mode=all to record it from scratch)",
         appends_to_run=str(path) in written,
         # A cassette several collected tests share: what this test does not use, another one does.
-        shared=item.config.stash.get(USES, {}).get(str(path), 0) > 1,
+        shared=shared,
     )
     session = Session(path, options, context)
     if session.records or (session.record_mode is RecordMode.ONCE and not path.exists()):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ..core.lifecycle import ActiveCassette
 from .options import RunSettings
 from .run_stats import CassetteStats
+from .verify import VerifyResult, VerifySettings
 
 ACTIVE = pytest.StashKey[ActiveCassette]()
 PLACEHOLDER_ENV = pytest.StashKey[dict[str, "str | None"]]()
@@ -22,3 +25,10 @@ WRITTEN = pytest.StashKey[dict[str, str]]()
 #: Cassette path -> how many collected tests use it.
 USES = pytest.StashKey[dict[str, int]]()
 RUN_UIDS = pytest.StashKey[set[str]]()
+#: `--llm-verify`: the settings (None without it), each test's committed cassette, the verdicts.
+VERIFY = pytest.StashKey[VerifySettings | None]()
+COMMITTED = pytest.StashKey[Path]()
+VERIFIED = pytest.StashKey[list[VerifyResult]]()
+ITEM_VERIFIED = pytest.StashKey[VerifyResult]()
+#: `--llm-verify --record`: (cassettes refreshed, cassettes left alone because a test failed).
+REFRESHED = pytest.StashKey[tuple[list[str], list[str]]]()
