@@ -386,7 +386,7 @@ CLI_SAMPLES = [
     ("scrub.txt", f"llm-cassette scrub {SCRUB}", 0),
     ("check-clean.txt", "llm-cassette check", 0),
     ("show.txt", "llm-cassette show cassettes/tests/test_weather/test_lisbon.yaml", 0),
-    ("diff.txt", "llm-cassette diff cassettes/tests/test_weather/test_lisbon.yaml cassettes/tests/test_weather/test_oslo.yaml", 1),
+    ("diff.txt", "llm-cassette diff cassettes/tests/test_weather/test_lisbon.yaml cassettes/tests/test_weather/test_oslo.yaml", 1),  # noqa: E501
     ("stats.txt", "llm-cassette stats --prices prices.yaml", 0),
     ("import.txt", "llm-cassette import tests/cassettes --out cassettes/tests", 0),
     ("report.txt", "llm-cassette report --output cassette-report.html", 0),
@@ -582,7 +582,8 @@ def _cli_calls(line: str) -> Iterator[tuple[str, list[str]]]:
             args = m.group(2).split()
         if "--" in args:
             args = args[: args.index("--")]
-        yield m.group(1), args
+        # a command quoted inside another (`git config ... "llm-cassette diff --git"`) ends at its quote
+        yield m.group(1), [a.strip("\"'") for a in args]
 
 
 def test_ci_and_pre_commit_samples(pytestconfig: pytest.Config) -> None:

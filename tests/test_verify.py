@@ -104,7 +104,7 @@ def test_volatile_changes_only_are_the_same_and_the_run_passes(
     result = verify(pytester, fake_env, {"x-fake-drift": "ids"})
     assert result.ret == 0, result.stdout.str()
     assert verdicts(result) == dict.fromkeys(TESTS, "same")
-    result.stdout.fnmatch_lines(["llm-cassette verify: 5 tests: 5 same, 0 reworded, 0 changed, 0 failed; *"])
+    result.stdout.fnmatch_lines(["llm-cassette: verified 5 tests: 5 same, 0 reworded, 0 changed, 0 failed; *"])
     assert snapshot(pytester) == committed  # never touched
     scratch = pytester.path / ".pytest_cache" / "llm-cassette-verify" / "test_app"
     assert sorted(p.stem for p in scratch.glob("*.yaml")) == sorted(TESTS)

@@ -301,7 +301,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(summary_line(stats))
     verify = config.stash.get(VERIFY, None)
     if verify is not None and getattr(config, "workerinput", None) is None:
-        terminalreporter.section("llm-cassette verify: the live API against the committed cassettes", sep="-")
+        terminalreporter.section("llm-cassette: the live API against the committed cassettes (--llm-verify)", sep="-")
         refreshed, kept = config.stash.get(REFRESHED, ([], []))
         for line in summary_lines(config.stash[VERIFIED], verify, refreshed, kept):
             terminalreporter.write_line(line)

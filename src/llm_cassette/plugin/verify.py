@@ -132,7 +132,7 @@ def summary_lines(
         lines.append(f"{r.verdict:<9} {r.nodeid}" + (f" ({r.drift})" if r.verdict == "failed" else ""))
         lines.extend(f"            {line}" for line in r.lines if r.verdict != "same")
     counts = ", ".join(f"{sum(r.verdict == v for r in results)} {v}" for v in ORDER)
-    lines.append(f"llm-cassette verify: {len(results)} test{'' if len(results) == 1 else 's'}: {counts}; "
+    lines.append(f"llm-cassette: verified {len(results)} test{'' if len(results) == 1 else 's'}: {counts}; "
                  f"fresh recordings in {settings.scratch}")  # fmt: skip
     if settings.refresh:
         lines.extend(f"refreshed: {p}" for p in refreshed)
