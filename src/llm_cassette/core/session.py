@@ -234,7 +234,7 @@ class Session:
         return miss_message(
             path=self.path,
             mode=self.record_mode,
-            request=request,
+            request=request if self.options.keep_volatile_headers else strip_volatile_headers(request),
             redactor=self.redactor,
             recorded=self.recorded,
             existed=self.existed,
