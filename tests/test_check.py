@@ -346,7 +346,7 @@ def test_malformed_cassettes_are_reported_with_their_line(
     text = recorded.read_text()
     bad_yaml, bad_yaml_line = _edit_line(text, "content-type: application/json", "      content-type: a/b extra: x")
     missing, _ = _edit_line(text, "method: POST", None)
-    missing_line = missing.splitlines().index("- request:") + 1
+    missing_line = missing.splitlines().index("  request:") + 1
     wrong_type, wrong_type_line = _edit_line(text, "status: 200", "    status: ok")
     folder = tmp_path / "cassettes"
     folder.mkdir()

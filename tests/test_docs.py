@@ -328,12 +328,13 @@ def test_example_cassette_shows_every_key_the_format_page_describes() -> None:
     responses = [it.response for it in data.interactions if it.response]
     assert kinds == {"error"}
     assert any(r.chunks and r.error for r in responses) and any(r.cut for r in responses)
-    for key in ["json:", "json_style:", "text:", "base64:", "chunks:", "cut: true", "- Origin"]:
+    for key in ["json:", "json_style:", "text:", "base64:", "chunks:", "cut: true", "- Origin", "recorded_at:",
+                "      data:", "      event: message_start", "      events:"]:  # fmt: skip
         assert key in text
     page = (DOCS / "cassette-format.md").read_text(encoding="utf-8")
     for key in ["version", "interactions", "request", "response", "error", "method", "url", "headers",
                 "body", "status", "t", "chunks", "cut", "json", "json_style", "text", "base64",
-                "type", "message"]:  # fmt: skip
+                "type", "message", "recorded_at", "data", "event", "events"]:  # fmt: skip
         assert f"`{key}`" in page, f"cassette-format.md does not describe `{key}`"
 
 
@@ -385,6 +386,7 @@ CLI_SAMPLES = [
     ("scrub.txt", f"llm-cassette scrub {SCRUB}", 0),
     ("check-clean.txt", "llm-cassette check", 0),
     ("show.txt", "llm-cassette show cassettes/tests/test_weather/test_lisbon.yaml", 0),
+    ("diff.txt", "llm-cassette diff cassettes/tests/test_weather/test_lisbon.yaml cassettes/tests/test_weather/test_oslo.yaml", 1),  # noqa: E501
     ("stats.txt", "llm-cassette stats --prices prices.yaml", 0),
     ("import.txt", "llm-cassette import tests/cassettes --out cassettes/tests", 0),
     ("report.txt", "llm-cassette report --output cassette-report.html", 0),
@@ -580,13 +582,18 @@ def _cli_calls(line: str) -> Iterator[tuple[str, list[str]]]:
             args = m.group(2).split()
         if "--" in args:
             args = args[: args.index("--")]
-        yield m.group(1), args
+        # a command quoted inside another (`git config ... "llm-cassette diff --git"`) ends at its quote
+        yield m.group(1), [a.strip("\"'") for a in args]
 
 
 def test_ci_and_pre_commit_samples(pytestconfig: pytest.Config) -> None:
     workflow = yaml.safe_load((SNIPPETS / "config" / "github-actions.yml").read_text(encoding="utf-8"))
     runs = [step["run"] for step in workflow["jobs"]["test"]["steps"] if "run" in step]
     assert any(r.startswith("pytest ") and "--llm-block-network" in r for r in runs)
+    nightly = yaml.safe_load((SNIPPETS / "config" / "nightly-drift.yml").read_text(encoding="utf-8"))
+    runs = [step["run"] for step in nightly["jobs"]["verify"]["steps"] if "run" in step]
+    assert any(r.startswith("pytest --llm-verify --record") for r in runs)
+    assert any('git config diff.llm-cassette.command "llm-cassette diff --git"' in r for r in runs)
 
     hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
     config = yaml.safe_load((SNIPPETS / "config" / "pre-commit-config.yaml").read_text(encoding="utf-8"))

@@ -86,7 +86,7 @@ def test_chunks_errors_and_cut_round_trip() -> None:
 
 def test_key_order_is_stable_and_loads_use_the_safe_c_loader() -> None:
     text = storage.dumps(one(b'{"b":1,"a":2}', b'{"z":0}'))
-    assert text.startswith("version: 1\ninteractions:\n- request:\n    method: POST\n    url: ")
+    assert text.startswith("version: 2\ninteractions:\n- request:\n    method: POST\n    url: ")
     assert text.index("request:") < text.index("response:") < text.index("status:")
     assert issubclass(Loader, yaml.SafeLoader) or "CSafeLoader" in Loader.__mro__[1].__name__
     assert storage.dumps(roundtrip(one(b'{"b":1,"a":2}', b'{"z":0}'))) == text
@@ -103,7 +103,7 @@ def test_key_order_is_stable_and_loads_use_the_safe_c_loader() -> None:
             7,
             "status must be an integer",
         ),
-        ("version: 2\ninteractions: []\n", 1, "unknown cassette format version 2"),
+        ("version: 3\ninteractions: []\n", 1, "unknown cassette format version 3"),
         ("interactions: []\n", 1, "missing `version`"),
         (
             "version: 1\ninteractions:\n- request:\n    method: GET\n    url: http://x\n    extra: 1\n"

@@ -180,7 +180,7 @@ def test_a_symlinked_cassette_never_echoes_the_targets_content(tmp_path: Path, c
 def test_version_1_0_is_not_version_1(tmp_path: Path) -> None:
     cassette = tmp_path / "v.yaml"
     cassette.write_text("version: 1.0\ninteractions: []\n")
-    with pytest.raises(CassetteFormatError, match=r"v.yaml:1: version must be the integer 1, not a number '1.0'"):
+    with pytest.raises(CassetteFormatError, match=r"v.yaml:1: version must be the integer 2, not a number '1.0'"):
         load(cassette)
     cassette.write_text("version: 1\ninteractions: []\n")
     assert load(cassette).interactions == []

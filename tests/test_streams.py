@@ -19,6 +19,7 @@ import yaml
 from helpers import ANTHROPIC_KEY, OPENAI_KEY, openai_client, user
 from llm_cassette import Cassette, Response, load, use_cassette
 from llm_cassette.fake_server import FakeServer
+from llm_cassette.storage.yaml_format import json_bytes
 
 PROMPT = "stream me a few words please"
 EXPECTED = f"Echo: {PROMPT}"
@@ -177,6 +178,11 @@ async def test_anthropic_async_stream_replays_the_same_events(
     assert replayed == recorded
 
 
+def compact(value: object, style: str | None = None) -> str:
+    """A stored event's JSON as the server wrote it."""
+    return json_bytes(value, style or "compact").decode()
+
+
 # --- what the cassette holds ---------------------------------------------------------------------
 
 
@@ -187,7 +193,9 @@ def test_openai_stream_is_stored_as_one_readable_item_per_sse_event(tmp_path: Pa
         count, _, _ = openai_stream_sync(fake_server, model="gpt-4o-mini+chunks4+delay5")
 
     chunks = cassette_yaml(cassette)["interactions"][0]["response"]["chunks"]
-    texts = [c["text"] for c in chunks]  # readable text, not base64
+    # readable structured events (the final `data: [DONE]` is not JSON: text), never base64
+    texts = [c["text"] if "text" in c else "data: " + compact(c["data"]) + "\n\n" for c in chunks]
+    assert all("data" in c for c in chunks[:-1]) and "text" in chunks[-1]
     assert all(isinstance(c["t"], (int, float)) for c in chunks)
     # One item per event the server flushed: role, 4 deltas, finish, usage, then [DONE].
     assert len(texts) == count + 1 == 8
@@ -217,7 +225,8 @@ def test_anthropic_stream_is_stored_as_one_readable_item_per_sse_event(tmp_path:
         body = response.read()
 
     chunks = cassette_yaml(cassette)["interactions"][0]["response"]["chunks"]
-    texts = [c["text"] for c in chunks]
+    assert all("event" in c and "data" in c for c in chunks)  # each event stored as structured YAML
+    texts = [f"event: {c['event']}\ndata: " + compact(c["data"], c.get("json_style")) + "\n\n" for c in chunks]
     assert texts == [e.decode() for e in sse_events(body)]
     assert texts[0].startswith("event: message_start\ndata: {")
     assert texts[-1].startswith("event: message_stop\ndata: ")

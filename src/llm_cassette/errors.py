@@ -57,3 +57,7 @@ class UnusedInteractionsWarning(UserWarning):
 
 class ReplayTimingWarning(UserWarning):
     """`replay_timing` asked for a wait no real response could have taken; it was shortened."""
+
+
+class StaleCassetteWarning(UserWarning):
+    """A replayed cassette was recorded longer ago than the `llm_cassette_max_age` setting allows."""

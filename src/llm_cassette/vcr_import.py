@@ -35,6 +35,7 @@ from .core.models import CassetteData, Chunk, Headers, Interaction, Request, Res
 from .core.recording import decode_content
 from .core.redaction import Redactor
 from .storage import read_regular_file, save
+from .storage.yaml_format import READABLE_VERSIONS
 
 VCR_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -329,7 +330,7 @@ def is_llm_cassette(path: Path) -> bool:
     items = doc.get("interactions") if isinstance(doc, dict) else None
     return (
         isinstance(items, list)
-        and doc.get("version") == 1
+        and doc.get("version") in READABLE_VERSIONS
         and all(isinstance(i, dict) and isinstance(i.get("request"), dict) and "url" in i["request"] for i in items)
         and bool(items)
     )

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("llm_cassette.cli.show", "print a readable summary of a cassette's interactions"),
     "stats": ("llm_cassette.cli.stats", "count cassettes, interactions and tokens under a folder"),
     "prune": ("llm_cassette.cli.prune", "list (or delete) cassette files no collected test uses"),
+    "diff": ("llm_cassette.cli.diff", "compare two cassettes (or folders) as LLM calls: same, reworded, changed"),
     "import": ("llm_cassette.cli.import_vcr", "convert vcrpy / pytest-recording cassettes to this format"),
     "report": ("llm_cassette.cli.report", "render cassettes as one self-contained HTML page"),
     "fake-server": ("llm_cassette.cli.fake_server", "run the bundled fake OpenAI/Anthropic server"),

@@ -11,16 +11,20 @@ import argparse
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from .. import storage
+from ..core.age import parse_max_age, too_old
 from ..core.models import CassetteData
 from ..core.secrets import mask, scan_text, split_across_chunks
-from ..errors import CassetteFormatError
+from ..errors import CassetteError, CassetteFormatError
 from .common import plural, report_missing
 
 DEFAULT_PATH = "cassettes"
 INVALID = "invalid-cassette"
+NOTE = "note"
+OLD = "old-cassette"
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,36 @@ def check_paths(
     return files, findings
 
 
+def notes_for(path: Path, max_age: timedelta | None = None) -> list[Finding]:
+    """What is worth knowing about a valid file without being a problem: an old format, an old recording."""
+    try:
+        data = storage.load(path)
+    except (CassetteFormatError, OSError):
+        return []  # reported as a problem already
+    notes: list[Finding] = []
+    if data.version < storage.FORMAT_VERSION:
+        notes.append(
+            Finding(
+                path,
+                None,
+                NOTE,
+                f"format version {data.version}: rewritten as version {storage.FORMAT_VERSION} the next time a test "
+                "records into it (replay reads it as it is)",
+            )
+        )
+    old = too_old(data.interactions, max_age) if max_age is not None else None
+    if old is not None:
+        notes.append(Finding(path, None, OLD, f"{old}; re-record it, or check it with pytest --llm-verify"))
+    return notes
+
+
+def _age(value: str) -> timedelta:
+    try:
+        return parse_max_age(value, "--max-age")
+    except CassetteError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _regex(value: str) -> re.Pattern[str]:
     try:
         return re.compile(value)
@@ -108,6 +142,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"cassette files or folders, searched recursively for *.yaml/*.yml (default: {DEFAULT_PATH})",
     )
     parser.add_argument("--no-secrets", action="store_true", help="do not scan for secrets")
+    parser.add_argument(
+        "--max-age",
+        type=_age,
+        metavar="AGE",
+        help="note cassettes recorded longer ago than AGE (90d, 12w, 36h); a note, not a problem",
+    )
     parser.add_argument("--no-validate", action="store_true", help="do not validate the cassette format")
     parser.add_argument(
         "--allow",
@@ -133,6 +173,10 @@ def run(args: argparse.Namespace) -> int:
     files, findings = check_paths(paths, validate=not args.no_validate, secrets=not args.no_secrets, allow=args.allow)
     for finding in findings:
         print(finding)
+    if not args.no_validate:
+        for path in files:
+            for note in notes_for(path, args.max_age):
+                print(note)
     if not findings:
         print(f"{plural(len(files), 'cassette file')} checked: no problems")
         return 0

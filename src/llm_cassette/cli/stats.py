@@ -11,12 +11,14 @@ import argparse
 import json
 import sys
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..core.age import oldest_recording, parse_max_age, too_old
 from ..describe import describe
 from ..describe.pricing import Price, PriceTableError, load_prices, price_for
-from ..errors import CassetteFormatError
+from ..errors import CassetteError, CassetteFormatError
 from ..storage import iter_cassette_files, load
 from .common import cannot_read, format_error, plural, report_missing
 
@@ -34,6 +36,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="price table: model -> {input: $ per 1M tokens, output: $ per 1M tokens}",
     )
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    parser.add_argument(
+        "--max-age", type=_age, metavar="AGE", help="list the cassettes recorded longer ago than AGE (90d, 12w, 36h)"
+    )
+
+
+def _age(value: str) -> timedelta:
+    try:
+        return parse_max_age(value, "--max-age")
+    except CassetteError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 @dataclass
@@ -57,6 +69,10 @@ class Stats:
     errors: int = 0
     models: dict[str, ModelStats] = field(default_factory=dict)
     invalid: list[str] = field(default_factory=list)
+    #: When the oldest interaction of all was recorded (None: nothing says, format version 1).
+    oldest: datetime | None = None
+    #: `path: recorded ..., N days ago (max age ...)` for each cassette older than `--max-age`.
+    too_old: list[str] = field(default_factory=list)
 
     @property
     def not_streamed(self) -> int:
@@ -101,10 +117,12 @@ class Stats:
                 "unpriced_models": self.unpriced,
             },
             "invalid": self.invalid,
+            "oldest_recorded_at": self.oldest.strftime("%Y-%m-%dT%H:%M:%SZ") if self.oldest else None,
+            "too_old": self.too_old,
         }
 
 
-def collect(paths: list[Path], prices: dict[str, Price] | None = None) -> Stats:
+def collect(paths: list[Path], prices: dict[str, Price] | None = None, max_age: timedelta | None = None) -> Stats:
     """Read every cassette under `paths`; unreadable files are listed in `Stats.invalid`."""
     stats = Stats()
     for path in iter_cassette_files(paths):
@@ -117,6 +135,12 @@ def collect(paths: list[Path], prices: dict[str, Price] | None = None) -> Stats:
             stats.invalid.append(cannot_read(path, exc))
             continue
         stats.cassettes += 1
+        oldest = oldest_recording(data.interactions)
+        if oldest is not None and (stats.oldest is None or oldest < stats.oldest):
+            stats.oldest = oldest
+        old = too_old(data.interactions, max_age) if max_age is not None else None
+        if old is not None:
+            stats.too_old.append(f"{path}: {old}")
         for interaction in data.interactions:
             view = describe(interaction)
             stats.interactions += 1
@@ -149,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         except PriceTableError as exc:
             print(str(exc), file=sys.stderr)
             return 1
-    stats = collect(paths, prices)
+    stats = collect(paths, prices, args.max_age)
     for problem in stats.invalid:
         print(problem, file=sys.stderr)
     if args.json:
@@ -185,6 +209,10 @@ def render(stats: Stats, *, priced: bool = False) -> str:
     lines.append(saved + ".")
     if priced and stats.unpriced:
         lines.append(f"No price for: {', '.join(stats.unpriced)} (add them to the price table).")
+    if stats.too_old:
+        lines.append("")
+        lines.append(f"{plural(len(stats.too_old), 'cassette')} older than the maximum age:")
+        lines.extend(f"  {line}" for line in stats.too_old)
     return "\n".join(lines) + "\n"
 
 

@@ -109,6 +109,8 @@ class Interaction:
     request: Request
     response: Response | None = None
     error: TransportFailure | None = None
+    #: When it was recorded, as ISO 8601 UTC (`2026-12-01T10:31:07Z`); None when unknown (format 1).
+    recorded_at: str | None = None
 
     def __post_init__(self) -> None:
         if (self.response is None) == (self.error is None):
@@ -120,6 +122,7 @@ class CassetteData:
     """The content of one cassette file."""
 
     interactions: list[Interaction] = field(default_factory=list)
-    version: int = 1
+    #: The format version the file was read in (what `dumps` writes: `storage.FORMAT_VERSION`).
+    version: int = 2
     # Match indexes built over these interactions, per match rules (see `_session`).
     index_cache: dict[object, object] = field(default_factory=dict, repr=False, compare=False)

@@ -72,6 +72,8 @@ class CassetteOptions:
     replay_timing: float = 0.0
     #: Replay `retry-after(-ms)` exactly instead of shortening an SDK's back-off.
     keep_retry_headers: bool = False
+    #: Store the request headers that never matter (`x-stainless-*`, `user-agent`, `content-length`...).
+    keep_volatile_headers: bool = False
     #: Failures to inject (built with `llm_cassette.faults`).
     faults: tuple[Fault, ...] = ()
     #: Never write the file, whatever the record mode (e.g. a fault test borrowing a cassette).
@@ -144,7 +146,7 @@ def _normalise(name: str, value: Any) -> Any:
         if value is not None and not callable(value):
             raise CassetteError(f"{name} must be a callable or None, not {value!r}")
         return value
-    return bool(value)  # allow_playback_repeats, keep_retry_headers, read_only
+    return bool(value)  # allow_playback_repeats, keep_retry_headers, keep_volatile_headers, read_only
 
 
 RECORD_MODE_ENV = "LLM_CASSETTE_RECORD_MODE"

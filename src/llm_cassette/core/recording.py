@@ -12,6 +12,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 from .models import Chunk, Headers, Interaction, Request, Response, TransportFailure, header_value
@@ -22,6 +23,11 @@ STREAM_CONTENT_TYPES = (
     "application/jsonl",
     "application/json-seq",
 )
+
+
+def utc_now() -> str:
+    """The current time as a cassette records it: ISO 8601, UTC, to the second."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def is_stream_content_type(content_type: str) -> bool:
@@ -138,6 +144,7 @@ class Recording:
     def __init__(self, request: Request, started: float | None = None) -> None:
         self.request = request
         self.started = time.perf_counter() if started is None else started
+        self.recorded_at = utc_now()
         self.status: int | None = None
         self.headers: Headers = ()
         self.t_headers = 0.0
@@ -207,7 +214,7 @@ class Recording:
         """The interaction as recorded so far; an unfinished one counts as cut where it stands."""
         if self.status is None:
             failure = self.failure or TransportFailure("RemoteProtocolError", "no response was received")
-            return Interaction(request=self.request, error=failure)
+            return Interaction(request=self.request, error=failure, recorded_at=self.recorded_at)
         headers, chunks = decode_content(self.headers, self.chunks)
         cut = self.cut or not self.finished
         if self.streamed:
@@ -228,4 +235,4 @@ class Recording:
                 cut=cut and self.failure is None,
                 t=self.t_headers,
             )
-        return Interaction(request=self.request, response=response)
+        return Interaction(request=self.request, response=response, recorded_at=self.recorded_at)

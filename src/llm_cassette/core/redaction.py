@@ -243,7 +243,8 @@ class Redactor:
         )
 
     def redact_interaction(self, it: Interaction) -> Interaction:
-        return Interaction(
+        return replace(
+            it,
             request=self.redact_request(it.request),
             response=self.redact_response(it.response) if it.response is not None else None,
             error=self.redact_failure(it.error),

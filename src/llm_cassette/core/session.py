@@ -11,7 +11,7 @@ import stat
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +26,7 @@ from .options import CassetteOptions, RecordMode
 from .recording import Recording
 from .redaction import Redactor
 from .replay import shorten_backoff
+from .volatile_headers import strip_volatile_headers
 
 
 @dataclass(frozen=True)
@@ -208,13 +209,15 @@ class Session:
         if done and id(rec) in self._finalized:
             return self._finalized[id(rec)]
         it: Interaction | None = self.redactor.redact_interaction(rec.to_interaction())
+        if it is not None and not self.options.keep_volatile_headers:
+            it = replace(it, request=strip_volatile_headers(it.request))
         hook_req, hook_resp = self.options.before_record_request, self.options.before_record_response
         if it is not None and hook_req is not None:
             new_req = hook_req(it.request)
-            it = None if new_req is None else Interaction(request=new_req, response=it.response, error=it.error)
+            it = None if new_req is None else replace(it, request=new_req)
         if it is not None and hook_resp is not None and it.response is not None:
             new_resp = hook_resp(it.response)
-            it = None if new_resp is None else Interaction(request=it.request, response=new_resp)
+            it = None if new_resp is None else replace(it, response=new_resp)
         if done:
             self._finalized[id(rec)] = it
         return it
@@ -263,13 +266,15 @@ class Session:
     def view(self, request: Request) -> Request:
         """`request` as matching sees it: decoded and redacted as recordings are stored (its
         headers too, when a rule reads them: redacted is compared to redacted)."""
-        return self.redactor.request_for_matching(request, headers=self.recorded.rules.reads_headers)
+        view = self.redactor.request_for_matching(request, headers=self.recorded.rules.reads_headers)
+        # compared as stored: without the headers that are not stored (for `match_on=["headers"]`)
+        return view if self.options.keep_volatile_headers else strip_volatile_headers(view)
 
     def miss_message(self, request: Request, why: str | None = None) -> str:
         return miss_message(
             path=self.path,
             mode=self.record_mode,
-            request=request,
+            request=request if self.options.keep_volatile_headers else strip_volatile_headers(request),
             redactor=self.redactor,
             recorded=self.recorded,
             existed=self.existed,

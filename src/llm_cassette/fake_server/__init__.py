@@ -34,7 +34,11 @@ header                             model suffix          effect
 ``x-fake-drop-after: N``           ``+dropN``            send N SSE events, then drop the connection
 ``x-fake-chunks: N``               ``+chunksN``          exactly N content (or argument) delta events
 ``x-fake-echo-headers: 1``         ``+echo``             add ``echo_headers``/``echo_query`` to the JSON
+``x-fake-drift: reword,tools``     ``+drift=reword``     answer as a changed provider (:mod:`.drift`)
 =================================  ====================  ===========================================
+
+:meth:`FakeServer.set_default_knobs` (or ``POST /_fake/knobs``) sets knobs for every request
+that does not set them itself: a test can make "the provider" change without touching the client.
 
 Suffix tokens may also be written ``+delay=50``.  The model is always echoed back exactly
 as sent, suffix included.  Fail counters are kept per app, keyed by (path, fail spec,

@@ -9,6 +9,7 @@ from typing import Any, cast
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from .context import RequestContext, bad_request
+from .drift import drifted_arguments, reworded
 from .replies import (
     JSONDict,
     argument_pieces,
@@ -75,7 +76,7 @@ def _plan_anthropic(ctx: RequestContext, messages: Sequence[Any]) -> _AnthropicP
             break
     tools = ctx.body.get("tools")
     if tool_results:
-        text = "The tool returned: " + "; ".join(tool_results)
+        text = reworded("The tool returned: " + "; ".join(tool_results), ctx.knobs)
     elif isinstance(last, Mapping) and last.get("role") == "user" and isinstance(tools, list):
         tool = _anthropic_tool(tools, ctx.body.get("tool_choice"))
         if tool is not None:
@@ -83,12 +84,12 @@ def _plan_anthropic(ctx: RequestContext, messages: Sequence[Any]) -> _AnthropicP
                 text=None,
                 stop_reason="tool_use",
                 tool_name=str(tool["name"]),
-                tool_input=tool_arguments(tool.get("input_schema"), user_text),
+                tool_input=drifted_arguments(tool_arguments(tool.get("input_schema"), user_text), ctx.knobs),
                 tool_id=ctx.ident("toolu_"),
             )
-        text = reply_for(user_text)
+        text = reworded(reply_for(user_text), ctx.knobs)
     else:
-        text = reply_for(user_text)
+        text = reworded(reply_for(user_text), ctx.knobs)
     text, truncated = truncate_words(text, ctx.body.get("max_tokens"))
     return _AnthropicPlan(text=text, stop_reason="max_tokens" if truncated else "end_turn")
 

@@ -56,6 +56,12 @@ def create_app() -> FastAPI:
     async def stats() -> JSONDict:
         return {"requests": app.state.request_count}
 
+    @app.post("/_fake/knobs")
+    async def default_knobs(request: Request) -> JSONDict:
+        knobs = await request.json()
+        app.state.default_knobs = {str(k): str(v) for k, v in dict(knobs).items()}
+        return {"knobs": app.state.default_knobs}
+
     @app.post("/_fake/reset")
     async def reset() -> JSONDict:
         reset_state(app)

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 
 from .errors import error_response
 from .knobs import KnobError, Knobs, parse_knobs
-from .replies import JSONDict, sha256_hex
+from .replies import CREATED, JSONDict, sha256_hex
 from .state import fail_counts
 
 __all__ = ["Handler", "RequestContext", "bad_request", "handle"]
@@ -64,6 +64,15 @@ class RequestContext:
     def request_id(self) -> str:
         return self.ident("req_")
 
+    @property
+    def created(self) -> int:
+        """The answer's `created` time: fixed, a day later under the ``ids`` drift."""
+        return CREATED + 86_400 if "ids" in self.knobs.drift else CREATED
+
+    @property
+    def fingerprint(self) -> str:
+        return "fp_fake2" if "ids" in self.knobs.drift else "fp_fake"
+
 
 Handler = Callable[[RequestContext], Response]
 
@@ -84,9 +93,11 @@ async def handle(request: Request, handler: Handler, *, needs_body: bool = True)
             )
         body = parsed
     try:
-        knobs = parse_knobs(request.headers, body.get("model"))
+        knobs = parse_knobs(request.headers, body.get("model"), request.app.state.default_knobs)
     except KnobError as exc:
         return error_response(request, 400, str(exc), request_id=f"req_{digest[:24]}")
+    if "ids" in knobs.drift:  # the same answer under new ids, as from another deployment
+        digest = sha256_hex(raw + b"\0drift")
     ctx = RequestContext(request=request, body=body, knobs=knobs, digest=digest, echo=echo_fields(request, knobs))
     if knobs.first_byte_delay_ms and await sleep_unless_disconnected(request, knobs.first_byte_delay_ms / 1000):
         return Response(status_code=499)  # nobody is listening any more

@@ -33,6 +33,7 @@ class Knobs:
     drop_after: int | None = None
     chunks: int | None = None
     echo_headers: bool = False
+    drift: frozenset[str] = frozenset()  # see `fake_server.drift`
 
     @property
     def fail_spec(self) -> str:
@@ -45,7 +46,8 @@ class Knobs:
 
 
 _FAIL_RE = re.compile(r"^\s*([45]\d\d)\s*(?:[xX]\s*(\d+))?\s*$")
-_SUFFIX_RE = re.compile(r"^(fail|slow|delay|drop|chunks|retryafter|scenario|echo)(?:=?)(.*)$", re.IGNORECASE)
+_SUFFIX_RE = re.compile(r"^(fail|slow|delay|drop|chunks|retryafter|scenario|echo|drift)(?:=?)(.*)$", re.IGNORECASE)
+_DRIFT_KINDS = ("ids", "reword", "tools", "shape")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 
@@ -97,6 +99,12 @@ def _apply_knob(knobs: Knobs, name: str, value: str, source: str) -> None:
         knobs.chunks = chunks
     elif name == "echo":
         knobs.echo_headers = _parse_bool(value or "1", "echo-headers", source)
+    elif name == "drift":
+        kinds = frozenset(k.strip().lower() for k in value.split(",") if k.strip())
+        unknown = sorted(kinds - set(_DRIFT_KINDS))
+        if unknown:
+            raise KnobError(f"invalid drift knob {value!r} in {source}: expected some of {', '.join(_DRIFT_KINDS)}")
+        knobs.drift = knobs.drift | kinds
 
 
 _HEADER_KNOBS: tuple[tuple[str, str], ...] = (
@@ -108,17 +116,23 @@ _HEADER_KNOBS: tuple[tuple[str, str], ...] = (
     ("x-fake-drop-after", "drop"),
     ("x-fake-chunks", "chunks"),
     ("x-fake-echo-headers", "echo"),
+    ("x-fake-drift", "drift"),
 )
 
 
-def parse_knobs(headers: Mapping[str, str], model: object = None) -> Knobs:
+def parse_knobs(headers: Mapping[str, str], model: object = None, defaults: Mapping[str, str] = {}) -> Knobs:
     """Build the :class:`Knobs` of a request from its ``model`` suffix and ``x-fake-*`` headers.
 
-    Model suffix tokens (``"gpt-4o-mini+fail429x2+delay50"``) are applied first, then the
+    The server-wide ``defaults`` (``x-fake-*`` names, see :meth:`FakeServer.set_default_knobs`)
+    are applied first, then model suffix tokens (``"gpt-4o-mini+fail429x2+delay50"``), then the
     headers, so a header overrides the same knob given in the model name.  Unknown suffix
     tokens are ignored; malformed values raise ``ValueError``.
     """
     knobs = Knobs()
+    lowered_defaults = {key.lower(): value for key, value in defaults.items()}
+    for header, name in _HEADER_KNOBS:
+        if header in lowered_defaults:
+            _apply_knob(knobs, name, lowered_defaults[header], f"default knob {header}")
     if isinstance(model, str) and "+" in model:
         for token in model.split("+")[1:]:
             match = _SUFFIX_RE.match(token.strip())

@@ -12,6 +12,7 @@ from typing import Any, cast
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from .context import RequestContext, bad_request
+from .drift import drifted_arguments, drifted_json, reworded
 from .replies import (
     CREATED,
     MODELS,
@@ -85,11 +86,13 @@ def _plan_chat(ctx: RequestContext, messages: Sequence[Any]) -> _ChatPlan:
             if not (isinstance(message, Mapping) and message.get("role") == "tool"):
                 break
             results.insert(0, text_of(message.get("content")))
-        text = "The tool returned: " + "; ".join(results)
+        text = reworded("The tool returned: " + "; ".join(results), ctx.knobs)
     elif last_role == "user" and isinstance(tools, list):
         function = _openai_tool(tools, body.get("tool_choice"))
         if function is not None:
-            arguments = compact_json(tool_arguments(function.get("parameters"), user_text))
+            arguments = compact_json(
+                drifted_arguments(tool_arguments(function.get("parameters"), user_text), ctx.knobs)
+            )
             return _ChatPlan(
                 text=None,
                 finish_reason="tool_calls",
@@ -97,10 +100,10 @@ def _plan_chat(ctx: RequestContext, messages: Sequence[Any]) -> _ChatPlan:
                 tool_arguments=arguments,
                 tool_call_id=ctx.ident("call_"),
             )
-        text = reply_for(user_text)
+        text = reworded(reply_for(user_text), ctx.knobs)
     else:
-        text = reply_for(user_text)
-    json_text = json_reply(body.get("response_format"), text)
+        text = reworded(reply_for(user_text), ctx.knobs)
+    json_text = drifted_json(json_reply(body.get("response_format"), text), ctx.knobs)
     if json_text is not None:
         return _ChatPlan(text=json_text, finish_reason="stop")
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
@@ -156,12 +159,12 @@ def answer_chat_completions(ctx: RequestContext) -> Response:
     response: JSONDict = {
         "id": completion_id,
         "object": "chat.completion",
-        "created": CREATED,
+        "created": ctx.created,
         "model": ctx.model,
         "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": plan.finish_reason}],
         "usage": _openai_usage(prompt_tokens, word_count(completion)),
         "service_tier": "default",
-        "system_fingerprint": "fp_fake",
+        "system_fingerprint": ctx.fingerprint,
         **ctx.echo,
     }
     return JSONResponse(response, headers=headers)
@@ -177,10 +180,10 @@ def _chat_stream(
         data: JSONDict = {
             "id": completion_id,
             "object": "chat.completion.chunk",
-            "created": CREATED,
+            "created": ctx.created,
             "model": ctx.model,
             "service_tier": "default",
-            "system_fingerprint": "fp_fake",
+            "system_fingerprint": ctx.fingerprint,
             "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
         }
         if include_usage:
@@ -314,21 +317,21 @@ def answer_responses(ctx: RequestContext) -> Response:
     instructions = ctx.body.get("instructions")
     if isinstance(instructions, str):
         input_words += word_count(instructions)
-    text = reply_for(user_text)
+    text = reworded(reply_for(user_text), ctx.knobs)
     text_format = ctx.body.get("text")
     if isinstance(text_format, Mapping) and isinstance(text_format.get("format"), Mapping):
         fmt = text_format["format"]
         if fmt.get("type") == "json_schema":
-            wrapped = json_reply({"type": "json_schema", "json_schema": fmt}, text)
+            wrapped = drifted_json(json_reply({"type": "json_schema", "json_schema": fmt}, text), ctx.knobs)
         else:
-            wrapped = json_reply(fmt, text)
+            wrapped = drifted_json(json_reply(fmt, text), ctx.knobs)
         text = wrapped if wrapped is not None else text
     input_tokens = max(input_words, 1)
     output_tokens = word_count(text)
     response: JSONDict = {
         "id": ctx.ident("resp_"),
         "object": "response",
-        "created_at": CREATED,
+        "created_at": ctx.created,
         "status": "completed",
         "error": None,
         "incomplete_details": None,

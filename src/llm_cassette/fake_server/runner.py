@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, cast
 
@@ -128,8 +129,14 @@ class FakeServer:
         return list(cast("list[tuple[str, str]]", self.app.state.requests))
 
     def reset(self) -> None:
-        """Zero the request counters and the ``fail=...xN`` counters."""
+        """Zero the request counters and the ``fail=...xN`` counters; forget the default knobs."""
         reset_state(self.app)
+
+    def set_default_knobs(self, knobs: Mapping[str, str]) -> None:
+        """Knobs for every request that does not set them itself, by header name
+        (``{"x-fake-drift": "reword", "x-fake-fail": "500"}``); ``{}`` or :meth:`reset` clears them.
+        ``POST /_fake/knobs`` with the same JSON does it from another process."""
+        self.app.state.default_knobs = {str(k).lower(): str(v) for k, v in knobs.items()}
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:

@@ -17,6 +17,7 @@ def reset_state(app: FastAPI) -> None:
     app.state.request_count = 0
     app.state.requests = []
     app.state.fail_counts = {}
+    app.state.default_knobs = {}  # x-fake-* header -> value, for every request
 
 
 def fail_counts(app: FastAPI) -> dict[tuple[str, str, str], int]:

@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 
 from .. import stacks
+from ..core.age import too_old
 from ..core.lifecycle import ActiveCassette
 from ..core.network import network_policy
 from ..core.options import RecordMode
 from ..core.session import Session
-from ..errors import CassetteError, UnusedInteractionsWarning
+from ..errors import CassetteError, StaleCassetteWarning, UnusedInteractionsWarning
 from ..storage import orphan_cassettes, parse_cache
 from .fixtures import llm_cassette, llm_fake_server
 from .marker import MARKER, build_session, marker_options, wants_cassette
@@ -33,19 +34,25 @@ from .run_stats import CassetteStats, stats_for, summary_line
 from .sharing import count_running
 from .state import (
     ACTIVE,
+    COMMITTED,
     FAILED,
     INTERRUPTED,
     ITEM_STATS,
+    ITEM_VERIFIED,
     ORPHANS,
     PLACEHOLDER_ENV,
+    REFRESHED,
     RUN_UIDS,
     RUNNING,
     SETTINGS,
     SKIPPED,
     STATS,
     USES,
+    VERIFIED,
+    VERIFY,
     WRITTEN,
 )
+from .verify import VerifyResult, read_verify_settings, refresh_changed, report_rows, summary_lines, verify_result
 
 __all__ = ["UnusedInteractionsWarning", "llm_cassette", "llm_fake_server", "record_mode"]
 
@@ -76,6 +83,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[WRITTEN] = {}
     config.stash[RUNNING] = []
     config.stash[INTERRUPTED] = []
+    config.stash[VERIFY] = read_verify_settings(config)
+    config.stash[VERIFIED] = []
     _configs.append(config)
     parse_cache.set_directory(parse_cache_dir(config))
     stacks.install()
@@ -155,6 +164,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if stats is not None:
             # A plain attribute travels with the report from xdist workers to the controller.
             report.llm_cassette = stats.to_dict()
+        verified = item.stash.get(ITEM_VERIFIED, None)
+        if verified is not None:
+            report.llm_verify = verified.to_dict()
 
 
 @pytest.hookimpl(hookwrapper=True, trylast=True)
@@ -170,11 +182,20 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
     if item in item.config.stash[RUNNING]:
         item.config.stash[RUNNING].remove(item)
     item.stash[ITEM_STATS] = stats_for(active.session, saved)
+    committed = item.stash.get(COMMITTED, None)
+    if committed is not None and not skipped:
+        shared = active.session.context.shared
+        item.stash[ITEM_VERIFIED] = verify_result(item.nodeid, committed, active.session, failed=failed, shared=shared)
     # A test that skipped itself (pytest.skip() in its body) stopped before using its cassette.
     if not failed and not skipped and not item.config.stash[SETTINGS].strict:
         unused = unused_message(active.session)
         if unused:
             warnings.warn(UnusedInteractionsWarning(unused), stacklevel=1)
+    max_age = item.config.stash[SETTINGS].max_age
+    if max_age is not None and active.session.replays_only:
+        old = too_old(active.session.recorded.items, max_age)
+        if old is not None:
+            warnings.warn(StaleCassetteWarning(f"{active.session.path}: {old} (llm_cassette_max_age)"), stacklevel=1)
 
 
 def _restore_item_env(item: pytest.Item) -> None:
@@ -267,6 +288,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     data = getattr(report, "llm_cassette", None)
     if report.when == "teardown" and isinstance(data, dict) and _configs:
         _configs[-1].stash[STATS].append(CassetteStats.from_dict(data))
+    verified = getattr(report, "llm_verify", None)
+    if report.when == "teardown" and isinstance(verified, dict) and _configs:
+        _configs[-1].stash[VERIFIED].append(VerifyResult.from_dict(verified))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -346,6 +370,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line("Delete them with `llm-cassette prune --delete`.")
     if stats and config.get_verbosity() >= 0:
         terminalreporter.write_line(summary_line(stats))
+    verify = config.stash.get(VERIFY, None)
+    if verify is not None and getattr(config, "workerinput", None) is None:
+        terminalreporter.section("llm-cassette: the live API against the committed cassettes (--llm-verify)", sep="-")
+        refreshed, kept = config.stash.get(REFRESHED, ([], []))
+        for line in summary_lines(config.stash[VERIFIED], verify, refreshed, kept):
+            terminalreporter.write_line(line)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -355,9 +385,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return  # an xdist worker: the controller writes the report
     for uid in config.stash.get(RUN_UIDS, set()):
         shutil.rmtree(Path(tempfile.gettempdir()) / f"llm-cassette-run-{uid}", ignore_errors=True)
+    verify = config.stash.get(VERIFY, None)
+    results = config.stash.get(VERIFIED, [])
+    if verify is not None:
+        config.stash[REFRESHED] = refresh_changed(results) if verify.refresh else ([], [])
+        if any(r.verdict == "changed" for r in results) and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a cassette no longer tells the truth
     out = config.getoption("llm_cassette_report")
     if out:
         from ..report import write_report
 
         paths = sorted({Path(s.path) for s in config.stash.get(STATS, []) if Path(s.path).exists()})
-        write_report(paths, Path(out))
+        write_report(paths, Path(out), verify=report_rows(results) if verify is not None else None)

@@ -13,7 +13,8 @@ from ..core.session import SaveContext, Session
 from ..errors import CassetteError
 from .paths import default_cassette_path, legacy_cassette_path
 from .sharing import Sharing, sharing_of
-from .state import SETTINGS, WRITTEN
+from .state import COMMITTED, SETTINGS, VERIFY, WRITTEN
+from .verify import scratch_path
 from .xdist_claims import RunJournal
 
 MARKER = "llm_cassette"
@@ -43,6 +44,12 @@ def build_session(item: pytest.Item) -> Session:
     forced: RecordMode | None = item.config.stash[SETTINGS].record_mode
     options = options.merged({"record_mode": forced or options.record_mode or RecordMode.NONE})
     path = default_cassette_path(item, name)
+    verify = item.config.stash.get(VERIFY, None)
+    if verify is not None and not options.read_only:
+        # Live, from scratch, into the scratch folder: the committed cassette is only compared with.
+        item.stash[COMMITTED] = path
+        path = scratch_path(item.config, verify, path)
+        options = options.merged({"record_mode": RecordMode.ALL})
     written: dict[str, str] = item.config.stash[WRITTEN]
     sharing = sharing_of(item, path, named=name is not None)
     legacy = legacy_cassette_path(item) if name is None and not path.exists() else None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from ..core.age import parse_max_age
 from ..core.network import NetworkPolicy
 from ..core.options import RECORD_MODE_ENV, RecordMode, mode_from_env
 from ..errors import CassetteError
@@ -86,12 +88,32 @@ def add_options(parser: pytest.Parser) -> None:
         default=False,
         help="parse every cassette from its YAML; read and write no parse cache.",
     )
+    group.addoption(
+        "--llm-verify",
+        dest="llm_verify",
+        action="store_true",
+        default=False,
+        help="run llm_cassette tests against the live API, recording into a scratch folder, and report how "
+        "each differs from its committed cassette (same/reworded/changed); with --record, refresh what changed.",
+    )
+    group.addoption(
+        "--llm-verify-dir",
+        dest="llm_verify_dir",
+        default=None,
+        metavar="DIR",
+        help="where --llm-verify records (default: .pytest_cache/llm-cassette-verify, emptied first).",
+    )
     parser.addini("llm_parse_cache", "keep parsed large cassettes in pytest's cache dir", type="bool", default=True)
     parser.addini("llm_cassette_strict", "same as --llm-cassette-strict", type="bool", default=False)
     parser.addini("llm_cassette_dir", "folder for cassettes, relative to rootdir", default="cassettes")
     parser.addini("llm_block_network", "refuse real network requests outside cassettes", type="bool", default=False)
     parser.addini("llm_cassette_allowed_hosts", "hosts allowed despite llm_block_network", type="linelist")
     parser.addini("llm_allow_localhost", "let llm_block_network through to localhost", type="bool", default=False)
+    parser.addini(
+        "llm_cassette_max_age",
+        "warn when a replayed cassette was recorded longer ago than this (90d, 12w, 36h)",
+        default="",
+    )
 
 
 def parse_cache_dir(config: pytest.Config) -> Path | None:
@@ -113,6 +135,8 @@ class RunSettings:
     record_mode: RecordMode | None
     strict: bool
     network: NetworkPolicy
+    #: Warn about replayed cassettes recorded longer ago than this (`llm_cassette_max_age`).
+    max_age: timedelta | None = None
 
 
 def read_settings(config: pytest.Config) -> RunSettings:
@@ -133,6 +157,11 @@ def read_settings(config: pytest.Config) -> RunSettings:
         hosts += [h.strip() for h in cli_hosts.split(",") if h.strip()]
     allow_localhost = config.getoption("llm_allow_localhost")
     strict = config.getoption("llm_cassette_strict")
+    raw_age = str(config.getini("llm_cassette_max_age") or "").strip()
+    try:
+        max_age = parse_max_age(raw_age, "llm_cassette_max_age") if raw_age else None
+    except CassetteError as exc:
+        raise pytest.UsageError(str(exc)) from None
     return RunSettings(
         record_mode=mode,
         strict=bool(config.getini("llm_cassette_strict")) if strict is None else True,
@@ -141,4 +170,5 @@ def read_settings(config: pytest.Config) -> RunSettings:
             allow_localhost=bool(config.getini("llm_allow_localhost")) if allow_localhost is None else True,
             allowed_hosts=frozenset(h.lower() for h in hosts),
         ),
+        max_age=max_age,
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ..core.lifecycle import ActiveCassette
 from .options import RunSettings
 from .run_stats import CassetteStats
+from .verify import VerifyResult, VerifySettings
 
 ACTIVE = pytest.StashKey[ActiveCassette]()
 PLACEHOLDER_ENV = pytest.StashKey[dict[str, "str | None"]]()
@@ -28,3 +31,10 @@ RUN_UIDS = pytest.StashKey[set[str]]()
 RUNNING = pytest.StashKey[list[pytest.Item]]()
 #: What closing the cassettes of an interrupted run did, for the terminal summary.
 INTERRUPTED = pytest.StashKey[list[str]]()
+#: `--llm-verify`: the settings (None without it), each test's committed cassette, the verdicts.
+VERIFY = pytest.StashKey[VerifySettings | None]()
+COMMITTED = pytest.StashKey[Path]()
+VERIFIED = pytest.StashKey[list[VerifyResult]]()
+ITEM_VERIFIED = pytest.StashKey[VerifyResult]()
+#: `--llm-verify --record`: (cassettes refreshed, cassettes left alone because a test failed).
+REFRESHED = pytest.StashKey[tuple[list[str], list[str]]]()

@@ -15,7 +15,7 @@ from ..core.models import CassetteData
 from ..errors import CassetteFormatError
 from . import parse_cache
 from .schema import loads
-from .yaml_format import dumps
+from .yaml_format import READABLE_VERSIONS, dumps
 
 DEFAULT_MAX_SIZE = 200 * 1024 * 1024
 MAX_SIZE_ENV = "LLM_CASSETTE_MAX_SIZE"
@@ -146,7 +146,7 @@ def is_llm_cassette_file(path: Path) -> bool:
         head = read_regular_file(path, 63)
     except OSError:
         return False
-    return head.startswith(b"version: 1\n") or head.startswith(b"version: 1\r\n")
+    return any(head.startswith(f"version: {v}{end}".encode()) for v in READABLE_VERSIONS for end in ("\n", "\r\n"))
 
 
 def orphan_cassettes(used: set[Path], folders: Iterable[Path]) -> list[Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import yaml
 from ..core.models import CassetteData, Chunk, Headers, Interaction, Request, Response, TransportFailure
 from ..errors import CassetteFormatError
 from .fast_loader import MAX_DEPTH, BaseLoader, TooDeep, excerpt, parse_yaml, quoted
-from .yaml_format import FORMAT_VERSION, json_bytes
+from .yaml_format import FORMAT_VERSION, READABLE_VERSIONS, events_bytes, json_bytes
 
 # --- loading ----------------------------------------------------------------------------------
 
@@ -113,7 +114,42 @@ def _request_from(value: Any, path: list[str | int]) -> Request:
     )
 
 
-def _response_from(value: Any, path: list[str | int]) -> Response:
+_EVENT_KEYS = {"event", "data", "json_style"}
+
+
+def _chunk_from(value: Any, path: list[str | int], version: int) -> bytes:
+    """A chunk's bytes: `text`/`base64` (every version), or SSE events `data`/`events` (version 2)."""
+    _expect(value, dict, path, "a chunk")
+    if "data" not in value and "events" not in value:
+        return _body_from(value, path, chunk=True)
+    if version < 2:
+        key = "data" if "data" in value else "events"
+        raise _Invalid([*path, key], f"a version {version} cassette cannot hold `{key}` chunks (version 2 can)")
+    if "events" in value:
+        _check_keys(value, {"t", "events"}, path, "a chunk of events")
+        events = _expect(value["events"], list, [*path, "events"], "events")
+        for i, event in enumerate(events):
+            _check_event(event, [*path, "events", i], _EVENT_KEYS)
+    else:
+        _check_event(value, path, {"t", *_EVENT_KEYS})
+    try:
+        return events_bytes(value)
+    except (ValueError, TypeError) as exc:
+        raise _Invalid(path, f"event data is not valid JSON data: {exc}") from None
+
+
+def _check_event(value: Any, path: list[str | int], allowed: set[str]) -> None:
+    _expect(value, dict, path, "an event")
+    _check_keys(value, allowed, path, "an event")
+    if "data" not in value:
+        raise _Invalid(path, "an event needs `data`")
+    if "event" in value:
+        _expect(value["event"], str, [*path, "event"], "event")
+    if "json_style" in value:
+        _expect(value["json_style"], str, [*path, "json_style"], "json_style")
+
+
+def _response_from(value: Any, path: list[str | int], version: int = FORMAT_VERSION) -> Response:
     _expect(value, dict, path, "response")
     _check_keys(value, {"status", "headers", "t", "body", "chunks", "error", "cut"}, path, "response")
     if "status" not in value:
@@ -128,7 +164,7 @@ def _response_from(value: Any, path: list[str | int]) -> Response:
         items = _expect(value["chunks"], list, [*path, "chunks"], "chunks")
         chunks = tuple(
             Chunk(
-                data=_body_from(c, [*path, "chunks", i], chunk=True),
+                data=_chunk_from(c, [*path, "chunks", i], version),
                 t=_number(c.get("t", 0), [*path, "chunks", i, "t"], "t"),
             )
             for i, c in enumerate(items)
@@ -145,18 +181,35 @@ def _response_from(value: Any, path: list[str | int]) -> Response:
     )
 
 
-def _interaction_from(value: Any, path: list[str | int]) -> Interaction:
+def _interaction_from(value: Any, path: list[str | int], version: int = FORMAT_VERSION) -> Interaction:
     _expect(value, dict, path, "an interaction")
-    _check_keys(value, {"request", "response", "error"}, path, "an interaction")
+    keys = {"request", "response", "error"} | ({"recorded_at"} if version >= 2 else set())
+    _check_keys(value, keys, path, "an interaction")
     if "request" not in value:
         raise _Invalid(path, "interaction is missing `request`")
     if ("response" in value) == ("error" in value):
         raise _Invalid(path, "an interaction needs exactly one of `response` and `error`")
     return Interaction(
         request=_request_from(value["request"], [*path, "request"]),
-        response=_response_from(value["response"], [*path, "response"]) if "response" in value else None,
+        response=_response_from(value["response"], [*path, "response"], version) if "response" in value else None,
         error=_failure_from(value["error"], [*path, "error"]) if "error" in value else None,
+        recorded_at=_recorded_at(value["recorded_at"], [*path, "recorded_at"]) if "recorded_at" in value else None,
     )
+
+
+def _recorded_at(value: Any, path: list[str | int]) -> str:
+    """An ISO 8601 time; YAML reads an unquoted one as a datetime, which is fine too."""
+    if isinstance(value, datetime):
+        stamp = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+        return stamp.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = _expect(value, str, path, "recorded_at")
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _Invalid(
+            path, f"recorded_at must be an ISO 8601 time such as 2026-12-01T10:31:07Z, not {text!r}"
+        ) from None
+    return str(text)
 
 
 def from_document(doc: Any) -> CassetteData:
@@ -172,15 +225,16 @@ def from_document(doc: Any) -> CassetteData:
     version = doc["version"]
     if type(version) is not int:  # `1.0`, `"1"` and `true` are not `1`
         raise _Invalid(["version"], f"version must be the integer {FORMAT_VERSION}, not {excerpt(version)}")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
+        readable = " and ".join(str(v) for v in READABLE_VERSIONS)
         raise _Invalid(
             ["version"],
-            f"unknown cassette format version {version} (this llm-cassette reads version "
-            f"{FORMAT_VERSION}; upgrade llm-cassette or re-record)",
+            f"unknown cassette format version {version} (this llm-cassette reads versions "
+            f"{readable}; upgrade llm-cassette or re-record)",
         )
     items = _expect(doc.get("interactions", []), list, ["interactions"], "interactions")
     return CassetteData(
-        interactions=[_interaction_from(v, ["interactions", i]) for i, v in enumerate(items)],
+        interactions=[_interaction_from(v, ["interactions", i], version) for i, v in enumerate(items)],
         version=version,
     )
 

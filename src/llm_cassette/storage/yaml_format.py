@@ -1,9 +1,11 @@
-"""The cassette file format, version 1, written: plain data to YAML text, byte-exact.
+"""The cassette file format, version 2, written: plain data to YAML text, byte-exact.
 
 A body is written as structured YAML when it is JSON that re-serialises to exactly the recorded
 bytes (`json:` plus the `json_style` needed to rebuild them), as text when it is UTF-8 (block style
 when multi-line), and as base64 otherwise. Streamed bodies are a list of chunks, one item per chunk
-the transport delivered, each with its time offset. See docs/cassette-format.md. Reading is
+the transport delivered, each with its time offset; a chunk of SSE events whose `data:` is JSON is
+written as those events (`event`, `data`), again only when they rebuild the exact bytes. Each
+interaction says when it was recorded. See docs/cassette-format.md. Reading (versions 1 and 2) is
 `schema.py`; parsing `fast_loader.py`.
 """
 
@@ -19,7 +21,9 @@ import yaml
 from ..core.models import CassetteData, Headers, Interaction, TransportFailure
 from .fast_loader import MAX_DEPTH, json_depth
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: The versions `schema` reads; an older file is rewritten in FORMAT_VERSION when next recorded.
+READABLE_VERSIONS = (1, 2)
 
 _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -124,6 +128,77 @@ def body_to_yaml(raw: bytes, *, allow_json: bool = True) -> dict[str, Any]:
     return {"base64": base64.b64encode(raw).decode("ascii")}
 
 
+# --- streamed chunks -------------------------------------------------------------------------
+
+
+def chunk_to_yaml(raw: bytes) -> dict[str, Any]:
+    """A chunk's mapping (without `t`): its SSE events when they rebuild it exactly, else a body."""
+    events = events_to_yaml(raw) if raw.startswith((b"data: ", b"event: ")) else None
+    return events if events is not None else body_to_yaml(raw, allow_json=False)
+
+
+_EVENT = re.compile(rb"(?:event: ([^\r\n:]*)\n)?data: ([^\r\n]*)\n\n")
+SINGLE_LINE_STYLES = frozenset({"compact", "compact-ascii", "spaced", "spaced-unicode"})
+EVENT_KEYS = frozenset({"event", "data", "json_style"})
+
+
+def _event_to_yaml(name: bytes | None, data: bytes) -> dict[str, Any] | None:
+    found = _as_json(data)
+    if found is None or found[1] not in SINGLE_LINE_STYLES:
+        return None
+    value, style = found
+    out: dict[str, Any] = {}
+    if name is not None:
+        try:
+            out["event"] = name.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    out["data"] = value
+    if style != "compact":
+        out["json_style"] = style
+    return out
+
+
+def events_to_yaml(raw: bytes) -> dict[str, Any] | None:
+    """`{event?, data, json_style?}` for a chunk of one event, `{events: [...]}` for several, else None."""
+    events: list[dict[str, Any]] = []
+    pos = 0
+    while pos < len(raw):
+        m = _EVENT.match(raw, pos)
+        if m is None:
+            return None
+        event = _event_to_yaml(m.group(1), m.group(2))
+        if event is None:
+            return None
+        events.append(event)
+        pos = m.end()
+    if not events:
+        return None
+    out = events[0] if len(events) == 1 else {"events": events}
+    try:
+        exact = events_bytes(out) == raw
+    except ValueError:
+        exact = False
+    return out if exact else None
+
+
+def event_bytes(event: dict[str, Any]) -> bytes:
+    """One stored event's bytes (raises ValueError/TypeError for data that is not JSON)."""
+    name = event.get("event")
+    head = f"event: {name}\n".encode() if name is not None else b""
+    style = event.get("json_style", "compact")
+    if style not in SINGLE_LINE_STYLES:
+        raise ValueError(f"json_style {style!r} cannot be used in an SSE event (one line only)")
+    return head + b"data: " + json_bytes(event["data"], style) + b"\n\n"
+
+
+def events_bytes(value: dict[str, Any]) -> bytes:
+    """The bytes of a chunk stored as events (the inverse of `events_to_yaml`)."""
+    if "events" in value:
+        return b"".join(event_bytes(e) for e in value["events"])
+    return event_bytes(value)
+
+
 def headers_to_yaml(headers: Headers) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in headers:
@@ -152,7 +227,8 @@ def interaction_to_yaml(it: Interaction) -> dict[str, Any]:
         rq["headers"] = headers_to_yaml(req.headers)
     if req.body:
         rq["body"] = body_to_yaml(req.body)
-    out: dict[str, Any] = {"request": rq}
+    out: dict[str, Any] = {"recorded_at": it.recorded_at} if it.recorded_at else {}
+    out["request"] = rq
     if it.error is not None:
         out["error"] = _failure_to_yaml(it.error)
         return out
@@ -163,7 +239,7 @@ def interaction_to_yaml(it: Interaction) -> dict[str, Any]:
         rs["headers"] = headers_to_yaml(resp.headers)
     rs["t"] = _ms(resp.t)
     if resp.chunks is not None:
-        rs["chunks"] = [{"t": _ms(c.t), **body_to_yaml(c.data, allow_json=False)} for c in resp.chunks]
+        rs["chunks"] = [{"t": _ms(c.t), **chunk_to_yaml(c.data)} for c in resp.chunks]
     elif resp.body:
         rs["body"] = body_to_yaml(resp.body)
     if resp.error is not None:
