@@ -11,7 +11,14 @@ from . import faults
 from .core.cassette import Cassette
 from .core.models import CassetteData, Chunk, Interaction, Request, Response, TransportFailure
 from .core.options import CassetteOptions, RecordMode
-from .errors import CassetteError, CassetteFormatError, CassetteMiss, NetworkBlocked, UnusedInteractionsWarning
+from .errors import (
+    CassetteError,
+    CassetteFormatError,
+    CassetteMiss,
+    NetworkBlocked,
+    NothingRecordedWarning,
+    UnusedInteractionsWarning,
+)
 from .python_api import use_cassette
 from .storage import dumps, load, loads, save
 
@@ -27,6 +34,7 @@ __all__ = [
     "Chunk",
     "Interaction",
     "NetworkBlocked",
+    "NothingRecordedWarning",
     "RecordMode",
     "Request",
     "Response",

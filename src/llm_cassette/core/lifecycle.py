@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from contextvars import Token
 
-from ..errors import CassetteMiss
+from ..errors import CassetteMiss, NetworkBlocked
+from .network import journal
 from .registry import activate, deactivate
 from .session import Session
 
@@ -21,10 +22,12 @@ class ActiveCassette:
         self.session = session
         self._token: Token[Session | None] | None = None
         self.saved = False
+        self._network_mark = journal.mark()
 
     def start(self) -> None:
         """Load the cassette and make it answer this context's requests (and stray threads')."""
         self.session.open()
+        self._network_mark = journal.mark()
         self._token = activate(self.session)
 
     def stop(self, *, failed: bool = False, skipped: bool = False) -> bool:
@@ -39,3 +42,9 @@ class ActiveCassette:
         """The first request that matched nothing, if any: the caller fails with it even when the
         code under test caught it (an app turning it into a 503 must not pass)."""
         return self.session.misses[0] if self.session.misses else None
+
+    def claim_refusal(self) -> NetworkBlocked | None:
+        """The first connection the network guard refused while this cassette was active, if any:
+        like a miss, it fails the caller even when the code under test caught it."""
+        refusals = journal.claim_refusals(self._network_mark, (self.session,))
+        return refusals[0] if refusals else None
