@@ -248,17 +248,24 @@ def test_configuration_sample_is_valid(
             assert httpx.get(os.environ["FAKE_LLM_URL"] + "/v1/models").status_code == 200
 
         def test_other_hosts_are_blocked():
-            with pytest.raises(NetworkBlocked) as blocked:
+            try:
                 httpx.post("https://api.openai.com/v1/chat/completions", json={})
-            with open(os.environ["BLOCKED_OUT"], "w") as out:
-                out.write(str(blocked.value) + "\\n")
+            except NetworkBlocked as blocked:  # caught: the test fails anyway
+                with open(os.environ["BLOCKED_OUT"], "w") as out:
+                    out.write(str(blocked) + "\\n")
 
         def test_allowed_host_pattern(pytestconfig):
             assert "*.blob.core.windows.net" in pytestconfig.getini("llm_cassette_allowed_hosts")
         """
     )
+    # The test checking the folder reads a cassette that exists (a missing one fails a replay).
+    folder = pytester.path / "tests" / "cassettes" / "test_config"
+    folder.mkdir(parents=True)
+    (folder / "test_cassette_folder.yaml").write_text("version: 1\ninteractions: []\n", encoding="utf-8")
     # --strict-config: a misspelt setting in the sample would be an error.
-    pytester.runpytest("--strict-config").assert_outcomes(passed=4)
+    result = pytester.runpytest("--strict-config")
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(["*test_other_hosts_are_blocked*", "*the code under test caught the error*"])
     _compare("network-blocked.txt", blocked.read_text(encoding="utf-8"))
 
 

@@ -16,6 +16,7 @@ from .errors import (
     CassetteFormatError,
     CassetteMiss,
     NetworkBlocked,
+    NothingRecordedWarning,
     StaleCassetteWarning,
     UnusedInteractionsWarning,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "Chunk",
     "Interaction",
     "NetworkBlocked",
+    "NothingRecordedWarning",
     "RecordMode",
     "Request",
     "Response",

@@ -48,7 +48,12 @@ class CassetteMiss(OutcomeException):
 
 
 class NetworkBlocked(CassetteMiss):
-    """A real network request refused by `--llm-block-network`."""
+    """A connection refused by the network guard: no recorded stack made it while a cassette
+    replays, or `--llm-block-network` is on. Unswallowable like a miss."""
+
+
+class NothingRecordedWarning(UserWarning):
+    """A recording test recorded nothing (its traffic may go through a stack llm-cassette does not record)."""
 
 
 class UnusedInteractionsWarning(UserWarning):

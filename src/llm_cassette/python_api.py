@@ -53,7 +53,8 @@ class use_cassette:
     ) -> None:
         active = self._stack.pop()
         active.stop(failed=exc is not None)
-        miss = active.first_miss
+        refusal = active.claim_refusal()
+        miss = active.first_miss or refusal
         if exc is None and miss is not None:
             raise miss
 

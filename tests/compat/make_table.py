@@ -61,6 +61,10 @@ def _runners(name: str) -> str:
     return f"{COMPAT}/test_compat_runners.py::{name}"
 
 
+def _urllib3(name: str) -> str:
+    return f"{COMPAT}/test_compat_urllib3.py::{name}"
+
+
 ENTRIES: tuple[Entry, ...] = (
     Entry("openai", "chat completions, sync", _openai("test_chat_sync")),
     Entry("openai", "chat completions, async", _openai("test_chat_async")),
@@ -128,6 +132,16 @@ ENTRIES: tuple[Entry, ...] = (
         "refused: no request leaves",
     ),
     Entry("plain script", "`with use_cassette(...)`, sync and async", _runners("test_plain_script")),
+    Entry("requests", "`post`, JSON body", _urllib3("test_requests_plain")),
+    Entry("requests", "`stream=True`, `iter_lines`", _urllib3("test_requests_streamed")),
+    Entry(
+        "urllib.request",
+        "`urlopen` in replay",
+        _urllib3("test_urllib_request_is_refused"),
+        "refused by the network guard, with the error shown",
+    ),
+    Entry("boto3 (Bedrock)", "`converse`", _urllib3("test_bedrock_converse")),
+    Entry("boto3 (Bedrock)", "`converse_stream`: eventstream frames", _urllib3("test_bedrock_converse_stream")),
 )
 
 # The distributions whose versions a client row reports; () is the Python version.
@@ -150,6 +164,9 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "pytest-xdist": ("pytest-xdist",),
     "unittest": (),
     "plain script": (),
+    "requests": ("requests", "urllib3"),
+    "urllib.request": (),
+    "boto3 (Bedrock)": ("boto3", "urllib3"),
 }
 
 COLUMNS = ("Client or runner", "Version", "Feature", "Status", "Test")
@@ -184,6 +201,10 @@ FOOTER = """
 - **respx** and **pytest-httpx** patch `httpx` only; the `openai` and `anthropic` SDKs send through
   `httpx2` and are never seen by them.
 - **ollama** has no route in the fake server yet, so its row is skipped.
+- **requests**, **urllib.request** and **boto3** rows replay under `LLM_CASSETTE_BLOCK_NETWORK=1`
+  with the upstream still listening behind a connection-counting listener: the replay opens no
+  connection. Bedrock runs against a local stub of bedrock-runtime's wire format (JSON, and
+  `application/vnd.amazon.eventstream` frames). See [HTTP stacks and the network guard](stacks.md).
 """
 
 

@@ -23,7 +23,8 @@ import threading
 from contextvars import Token
 from dataclasses import dataclass
 
-from ..errors import CassetteError, CassetteMiss
+from ..errors import CassetteError, CassetteMiss, NetworkBlocked
+from .network import journal
 from .registry import activate, deactivate
 from .session import Session
 
@@ -57,6 +58,7 @@ class ActiveCassette:
         self._misses_before = 0
         self._stopped = False
         self.saved = False
+        self._network_mark = journal.mark()
 
     def start(self) -> None:
         """Load the cassette and make it answer this context's requests (and stray threads').
@@ -78,6 +80,7 @@ class ActiveCassette:
                         raise CassetteError(_conflict_message(held.session, self.session))
                     _files[_file_key(self.session)] = _OpenFile(self.session)
             _running.append(self)
+            self._network_mark = journal.mark()
             _register_atexit()
         self._token = activate(self.session)
 
@@ -123,6 +126,12 @@ class ActiveCassette:
         must not pass)."""
         misses = self.session.misses
         return misses[self._misses_before] if len(misses) > self._misses_before else None
+
+    def claim_refusal(self) -> NetworkBlocked | None:
+        """The first connection the network guard refused while this cassette was active, if any:
+        like a miss, it fails the caller even when the code under test caught it."""
+        refusals = journal.claim_refusals(self._network_mark, (self.session,))
+        return refusals[0] if refusals else None
 
 
 def running() -> list[ActiveCassette]:

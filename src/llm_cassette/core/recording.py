@@ -22,6 +22,7 @@ STREAM_CONTENT_TYPES = (
     "application/x-ndjson",
     "application/jsonl",
     "application/json-seq",
+    "application/vnd.amazon.eventstream",  # AWS (Bedrock's converse_stream): binary frames
 )
 
 
@@ -166,11 +167,13 @@ class Recording:
         if data:
             self.chunks.append(Chunk(bytes(data), self.elapsed_ms()))
 
-    def fail(self, exc: BaseException) -> None:
+    def fail(self, exc: BaseException, message: str | None = None) -> None:
+        """Record the transport error `exc` (by class name; `message` in place of `str(exc)`)."""
         with self._lock:
             if self.finished:
                 return
-            self.failure = TransportFailure(type(exc).__name__, str(exc), self.elapsed_ms())
+            text = str(exc) if message is None else message
+            self.failure = TransportFailure(type(exc).__name__, text, self.elapsed_ms())
             self.finished = True
 
     def saw_final_event(self) -> bool:

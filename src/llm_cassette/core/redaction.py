@@ -35,6 +35,9 @@ SECRET_HEADERS = frozenset(
         "anthropic-admin-api-key",
         "x-amz-security-token",
         "x-amz-access-token",
+        # AWS SigV4: the signed date and body hash change with every request (never matched).
+        "x-amz-date",
+        "x-amz-content-sha256",
         "x-auth-token",
         "x-access-token",
         "ocp-apim-subscription-key",
@@ -58,6 +61,7 @@ SECRET_QUERY_KEYS = frozenset(
         "x-amz-signature",
         "x-amz-credential",
         "x-amz-security-token",
+        "x-amz-date",
     }
 )
 

@@ -8,6 +8,7 @@ the plain Python core (`llm_cassette.core`) that `use_cassette` and the CLI use 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -28,6 +29,7 @@ from ..errors import CassetteError, StaleCassetteWarning, UnusedInteractionsWarn
 from ..storage import orphan_cassettes, parse_cache
 from .fixtures import llm_cassette, llm_fake_server
 from .marker import MARKER, build_session, marker_options, wants_cassette
+from .network import PLUGIN_NAME, NetworkWatch
 from .options import add_options, parse_cache_dir, read_settings
 from .paths import cassette_dir, default_cassette_path
 from .run_stats import CassetteStats, stats_for, summary_line
@@ -41,6 +43,7 @@ from .state import (
     ITEM_VERIFIED,
     ORPHANS,
     PLACEHOLDER_ENV,
+    PREVIOUS_POLICY,
     REFRESHED,
     RUN_UIDS,
     RUNNING,
@@ -75,6 +78,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     settings = read_settings(config)
     config.stash[SETTINGS] = settings
+    # Restored at unconfigure: an inner run (pytester) must not leave its policy to the outer one.
+    config.stash[PREVIOUS_POLICY] = dataclasses.replace(network_policy)
     network_policy.block = settings.network.block
     network_policy.allow_localhost = settings.network.allow_localhost
     network_policy.allowed_hosts = settings.network.allowed_hosts
@@ -87,6 +92,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[VERIFIED] = []
     _configs.append(config)
     parse_cache.set_directory(parse_cache_dir(config))
+    if not config.pluginmanager.has_plugin(PLUGIN_NAME):
+        config.pluginmanager.register(NetworkWatch(), PLUGIN_NAME)
     stacks.install()
 
 
@@ -99,7 +106,11 @@ def record_mode(config: pytest.Config) -> RecordMode | None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    network_policy.block = False
+    previous = config.stash.get(PREVIOUS_POLICY, None)
+    if previous is not None:
+        network_policy.block = previous.block
+        network_policy.allow_localhost = previous.allow_localhost
+        network_policy.allowed_hosts = previous.allowed_hosts
     if config in _configs:
         _configs.remove(config)
     # An in-process run (pytester) ends: the run around it keeps its own cache directory.
@@ -368,8 +379,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for o in orphans:
             terminalreporter.write_line(f"  {o}")
         terminalreporter.write_line("Delete them with `llm-cassette prune --delete`.")
-    if stats and config.get_verbosity() >= 0:
-        terminalreporter.write_line(summary_line(stats))
+    watch = config.pluginmanager.get_plugin(PLUGIN_NAME)
+    unrecorded = watch.unrecorded if isinstance(watch, NetworkWatch) else 0
+    if (stats or unrecorded) and config.get_verbosity() >= 0:
+        terminalreporter.write_line(summary_line(stats, unrecorded=unrecorded))
     verify = config.stash.get(VERIFY, None)
     if verify is not None and getattr(config, "workerinput", None) is None:
         terminalreporter.section("llm-cassette: the live API against the committed cassettes (--llm-verify)", sep="-")

@@ -59,18 +59,25 @@ def stats_for(session: Session, saved: bool) -> CassetteStats:
     )
 
 
-def summary_line(stats: list[CassetteStats]) -> str:
-    """`llm-cassette: 42 cassettes replayed, 118 interactions, 0 network calls, 3 recorded (new_episodes)`."""
+def summary_line(stats: list[CassetteStats], *, unrecorded: int = 0) -> str:
+    """`llm-cassette: 42 cassettes replayed, 118 interactions, 0 network calls, 3 recorded (new_episodes)`.
+
+    `unrecorded`: connections that left the process without a recording adapter (the network
+    guard's count, from every test); they count as network calls, and are named apart.
+    """
     replayed = sum(1 for s in stats if s.played)
     interactions = sum(s.played for s in stats)
-    network = sum(s.network for s in stats)
+    network = sum(s.network for s in stats) + unrecorded
     recorded = sum(s.recorded for s in stats)
     modes = sorted({s.mode for s in stats if s.recorded})
     line = (
         f"llm-cassette: {replayed} cassette{'s' if replayed != 1 else ''} replayed, "
         f"{interactions} interaction{'s' if interactions != 1 else ''}, "
-        f"{network} network call{'s' if network != 1 else ''}, {recorded} recorded"
+        f"{network} network call{'s' if network != 1 else ''}"
     )
+    if unrecorded:
+        line += f" ({unrecorded} outside cassettes)"
+    line += f", {recorded} recorded"
     if modes:
         line += f" ({', '.join(modes)})"
     tokens = sum(s.tokens for s in stats)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ..core.lifecycle import ActiveCassette
+from ..core.network import NetworkPolicy
 from .options import RunSettings
 from .run_stats import CassetteStats
 from .verify import VerifyResult, VerifySettings
@@ -16,8 +17,11 @@ PLACEHOLDER_ENV = pytest.StashKey[dict[str, "str | None"]]()
 FAILED = pytest.StashKey[bool]()
 SKIPPED = pytest.StashKey[bool]()
 ITEM_STATS = pytest.StashKey[CassetteStats]()
+#: Where the network journal stood when the test's setup began.
+NETWORK_MARK = pytest.StashKey[tuple[int, int]]()
 
 SETTINGS = pytest.StashKey[RunSettings]()
+PREVIOUS_POLICY = pytest.StashKey[NetworkPolicy]()
 STATS = pytest.StashKey[list[CassetteStats]]()
 ORPHANS = pytest.StashKey[list[str]]()
 #: Cassette path -> the first test of this run that recorded into it.

@@ -1,20 +1,26 @@
 """The HTTP stacks llm-cassette records and replays, each through one thin adapter over the
-shared stream layer (`streams`) and the same core session.
+shared stream layer (`streams`) and the same core session, and the network guard below them all.
 
-`install()` patches every importable stack once; the doors call it before a cassette starts.
+`install()` patches every importable stack once, and the guard; the doors call it before a
+cassette starts.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
+from types import ModuleType
+from typing import Any
 
+from . import guard
 from .httpx import MODULES, StackAdapter
+from .import_hooks import when_imported
 from .sdk_transports import EXTRA_ASYNC_TRANSPORTS
 from .sdk_transports import install_extra_transports as _install_extra
 
 _adapters: dict[int, StackAdapter] = {}
 _install_lock = threading.Lock()
+_urllib3: list[Any] = []  # the urllib3 adapter, once installed
 
 
 def _adapter_for(module: object) -> StackAdapter | None:
@@ -44,8 +50,23 @@ def install() -> list[StackAdapter]:
             adapter.install()
             _adapters[id(module)] = adapter
         adapters = list(_adapters.values())
+    # urllib3 (requests, botocore) is patched when something imports it, never imported here.
+    when_imported("urllib3", _install_urllib3)
+    guard.install()
     install_extra_transports()
     return adapters
+
+
+def _install_urllib3(_module: ModuleType) -> None:
+    from .urllib3 import load_adapter
+
+    with _install_lock:
+        if _urllib3:
+            return
+        adapter = load_adapter()
+        if adapter is not None:
+            adapter.install()
+            _urllib3.append(adapter)
 
 
 def uninstall() -> None:
@@ -53,6 +74,10 @@ def uninstall() -> None:
         for adapter in _adapters.values():
             adapter.uninstall()
         _adapters.clear()
+        for u in _urllib3:
+            u.uninstall()
+        _urllib3.clear()
+    guard.uninstall()
 
 
 __all__ = ["EXTRA_ASYNC_TRANSPORTS", "StackAdapter", "install", "install_extra_transports", "uninstall"]

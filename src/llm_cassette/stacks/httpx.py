@@ -14,11 +14,12 @@ from types import ModuleType
 from typing import Any
 
 from ..core.models import Chunk, Interaction, Request, TransportFailure
-from ..core.network import network_policy
+from ..core.network import Connection, journal, network_policy
 from ..core.registry import active_session
 from ..core.replay import ReplayClock, replay_headers
 from ..core.session import Plan, Session
 from ..errors import NetworkBlocked
+from .guard import forwarding
 from .streams import DropAsync, DropSync, ReplayAsync, ReplaySync, TeeAsync, TeeSync, async_sleep
 
 MODULES = ("httpx", "httpx2")
@@ -107,16 +108,19 @@ class StackAdapter:
         self.extra_async.clear()
 
     def check_network(self, request: Any) -> None:
-        if network_policy.block:
+        if network_policy.blocking:
             host = request.url.host
             if not network_policy.allows(host):
-                raise NetworkBlocked(
+                refusal = NetworkBlocked(
                     f"llm-cassette: real network request to {host!r} blocked by --llm-block-network\n"
                     f"  request: {request.method} {request.url}\n"
                     "  The test has no cassette. Mark it with @pytest.mark.llm_cassette to record and replay "
                     f"this traffic, or allow the host with --llm-allowed-hosts={host} (ini: "
                     "llm_cassette_allowed_hosts; --llm-allow-localhost for local servers)."
                 )
+                # Journaled like the guard's refusals: the test fails even if the code caught it.
+                journal.add(Connection(host, request.url.port, self.name, refused=True), refusal, None)
+                raise refusal
 
     # -- one request ---------------------------------------------------------------------------
 
@@ -124,7 +128,8 @@ class StackAdapter:
         __tracebackhide__ = True
         plan = session.plan(to_request(request, request.read()))
         if plan.kind == "passthrough":
-            return self.original_sync(transport, request)
+            with forwarding(request.url.host):
+                return self.original_sync(transport, request)
         if plan.kind == "replay":
             assert plan.interaction is not None
             clock = self.clock(session, plan, request)
@@ -134,7 +139,8 @@ class StackAdapter:
         rec = plan.recording
         assert rec is not None
         try:
-            response = self.original_sync(transport, request)
+            with forwarding(request.url.host):
+                response = self.original_sync(transport, request)
         except self.transport_error as exc:
             rec.fail(exc)
             raise
@@ -149,7 +155,8 @@ class StackAdapter:
         __tracebackhide__ = True
         plan = session.plan(to_request(request, await request.aread()))
         if plan.kind == "passthrough":
-            return await original(transport, request)
+            with forwarding(request.url.host):
+                return await original(transport, request)
         if plan.kind == "replay":
             assert plan.interaction is not None
             clock = self.clock(session, plan, request)
@@ -159,7 +166,8 @@ class StackAdapter:
         rec = plan.recording
         assert rec is not None
         try:
-            response = await original(transport, request)
+            with forwarding(request.url.host):
+                response = await original(transport, request)
         except self.transport_error as exc:
             rec.fail(exc)
             raise

@@ -1,0 +1,72 @@
+"""Run a patch when a module is imported, whatever the import order: a stack imported inside a
+test body (`import requests` after the cassette started) is intercepted like one imported first,
+and nothing is imported before the code under test asks for it.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
+
+_callbacks: dict[str, list[Callable[[ModuleType], None]]] = {}
+_lock = threading.Lock()
+
+
+class _PatchAfterImport(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: wraps the loader of a watched module so callbacks run once it is loaded."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in _callbacks:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                spec.loader = _Loader(spec.loader)
+                return spec
+            if spec is not None:
+                return spec
+        return None
+
+
+class _Loader(importlib.abc.Loader):
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self._inner.create_module(spec)  # type: ignore[no-any-return]
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._inner.exec_module(module)
+        with _lock:
+            callbacks = _callbacks.pop(module.__name__, [])
+        for callback in callbacks:
+            callback(module)
+
+    def __getattr__(self, name: str) -> Any:  # is_package, get_code, ... of the real loader
+        return getattr(self._inner, name)
+
+
+_finder = _PatchAfterImport()
+
+
+def when_imported(name: str, callback: Callable[[ModuleType], None]) -> None:
+    """Call `callback(module)` now if `name` is imported, else right after it is."""
+    module = sys.modules.get(name)
+    if module is not None:
+        callback(module)
+        return
+    with _lock:
+        waiting = _callbacks.setdefault(name, [])
+        if callback not in waiting:
+            waiting.append(callback)
+        if _finder not in sys.meta_path:
+            sys.meta_path.insert(0, _finder)
