@@ -9,7 +9,6 @@ the plain Python core (`llm_cassette.core`) that `use_cassette` and the CLI use 
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import tempfile
 import warnings
@@ -32,6 +31,7 @@ from .marker import MARKER, build_session, marker_options, wants_cassette
 from .network import PLUGIN_NAME, NetworkWatch
 from .options import add_options, parse_cache_dir, read_settings
 from .paths import cassette_dir, default_cassette_path
+from .replay_env import restore_env, set_placeholder_keys, unused_message
 from .run_stats import CassetteStats, stats_for, summary_line
 from .sharing import count_running
 from .state import (
@@ -59,9 +59,6 @@ from .verify import VerifyResult, read_verify_settings, refresh_changed, report_
 
 __all__ = ["UnusedInteractionsWarning", "llm_cassette", "llm_fake_server", "record_mode"]
 
-PLACEHOLDER_KEY = "sk-llm-cassette-placeholder-not-a-real-key"
-# Provider key variables that SDK constructors insist on; set to a placeholder during replay.
-PLACEHOLDER_ENV_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
 
 _configs: list[pytest.Config] = []
 
@@ -133,7 +130,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         item.stash[ACTIVE] = active
         item.config.stash[RUNNING].append(item)
         if active.session.replays_only:
-            item.stash[PLACEHOLDER_ENV] = _set_placeholder_keys()
+            item.stash[PLACEHOLDER_ENV] = set_placeholder_keys()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -212,7 +209,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
 def _restore_item_env(item: pytest.Item) -> None:
     env = item.stash.get(PLACEHOLDER_ENV, None)
     if env is not None:
-        _restore_env(env)
+        restore_env(env)
         del item.stash[PLACEHOLDER_ENV]
 
 
@@ -255,41 +252,6 @@ def _interrupted_note(session: Session, saved: bool) -> str | None:
             "(a partial re-recording in `all` mode never replaces a whole one)"
         )
     return None
-
-
-def unused_message(session: Session) -> str | None:
-    # A test with injected faults may by design never reach the recording it borrows.
-    # A cassette several tests share holds the other tests' interactions too.
-    if not session.replays_only or session.misses or session.faults or session.context.shared:
-        return None
-    unused = session.recorded.unused
-    if not unused:
-        return None
-    lines = [f"{session.path}: {len(unused)} recorded interaction(s) were not used by this test:"]
-    for i, it in unused[:5]:
-        body = it.request.body[:80].decode("utf-8", "replace")
-        lines.append(f"  #{i + 1} {it.request.method} {it.request.url} {body}")
-    if len(unused) > 5:
-        lines.append(f"  ... and {len(unused) - 5} more")
-    lines.append("Re-record with `pytest --record` to drop them.")
-    return "\n".join(lines)
-
-
-def _set_placeholder_keys() -> dict[str, str | None]:
-    saved: dict[str, str | None] = {}
-    for var in PLACEHOLDER_ENV_VARS:
-        if not os.environ.get(var):
-            saved[var] = os.environ.get(var)
-            os.environ[var] = PLACEHOLDER_KEY
-    return saved
-
-
-def _restore_env(saved: dict[str, str | None]) -> None:
-    for var, value in saved.items():
-        if value is None:
-            os.environ.pop(var, None)
-        else:
-            os.environ[var] = value
 
 
 # --- the run ------------------------------------------------------------------------------------

@@ -1,0 +1,47 @@
+"""What a replaying test gets around it: placeholder provider keys (SDK constructors insist on
+one), and the warning text for recorded interactions it never used."""
+
+from __future__ import annotations
+
+import os
+
+from ..core.session import Session
+
+PLACEHOLDER_KEY = "sk-llm-cassette-placeholder-not-a-real-key"
+# Provider key variables that SDK constructors insist on; set to a placeholder during replay.
+PLACEHOLDER_ENV_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+
+
+def unused_message(session: Session) -> str | None:
+    # A test with injected faults may by design never reach the recording it borrows.
+    # A cassette several tests share holds the other tests' interactions too.
+    if not session.replays_only or session.misses or session.faults or session.context.shared:
+        return None
+    unused = session.recorded.unused
+    if not unused:
+        return None
+    lines = [f"{session.path}: {len(unused)} recorded interaction(s) were not used by this test:"]
+    for i, it in unused[:5]:
+        body = it.request.body[:80].decode("utf-8", "replace")
+        lines.append(f"  #{i + 1} {it.request.method} {it.request.url} {body}")
+    if len(unused) > 5:
+        lines.append(f"  ... and {len(unused) - 5} more")
+    lines.append("Re-record with `pytest --record` to drop them.")
+    return "\n".join(lines)
+
+
+def set_placeholder_keys() -> dict[str, str | None]:
+    saved: dict[str, str | None] = {}
+    for var in PLACEHOLDER_ENV_VARS:
+        if not os.environ.get(var):
+            saved[var] = os.environ.get(var)
+            os.environ[var] = PLACEHOLDER_KEY
+    return saved
+
+
+def restore_env(saved: dict[str, str | None]) -> None:
+    for var, value in saved.items():
+        if value is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = value
