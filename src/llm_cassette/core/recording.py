@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
+from . import jsonrpc
 from .models import Chunk, Headers, Interaction, Request, Response, TransportFailure, header_value
 
 STREAM_CONTENT_TYPES = (
@@ -67,25 +68,29 @@ def _decoder(encoding: str) -> Callable[[bytes], bytes] | None:
     return None
 
 
-def decode_content(headers: Headers, chunks: list[Chunk]) -> tuple[Headers, list[Chunk]]:
+def decode_content(
+    headers: Headers, chunks: list[Chunk], *, already_decoded: bool = False
+) -> tuple[Headers, list[Chunk]]:
     """Decode `content-encoding` chunk by chunk (boundaries kept) and drop the header.
 
     Returns the input unchanged when an encoding has no decoder here or the data is corrupt, so
-    the recording stays faithful either way.
+    the recording stays faithful either way. `already_decoded`: the stack decoded the chunks
+    itself, only the headers are fixed.
     """
     raw_encoding = header_value(headers, "content-encoding")
     if not raw_encoding:
         return headers, chunks
-    encodings = [e.strip().lower() for e in raw_encoding.split(",") if e.strip()]
     decoded = chunks
-    try:
-        for enc in reversed(encodings):
-            decode = _decoder(enc)
-            if decode is None:
-                return headers, chunks
-            decoded = [Chunk(bytes(decode(c.data)), c.t) for c in decoded]
-    except Exception:  # a corrupt body: keep it as it came
-        return headers, chunks
+    if not already_decoded:
+        encodings = [e.strip().lower() for e in raw_encoding.split(",") if e.strip()]
+        try:
+            for enc in reversed(encodings):
+                decode = _decoder(enc)
+                if decode is None:
+                    return headers, chunks
+                decoded = [Chunk(bytes(decode(c.data)), c.t) for c in decoded]
+        except Exception:  # a corrupt body: keep it as it came
+            return headers, chunks
     total = sum(len(c.data) for c in decoded)
     new_headers: list[tuple[str, str]] = []
     for k, v in headers:
@@ -145,14 +150,18 @@ class Recording:
         self.failure: TransportFailure | None = None
         self.cut = False
         self.finished = False
+        self.decoded = False
         self._lock = threading.Lock()
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000.0
 
-    def start_response(self, status: int, headers: Headers) -> None:
+    def start_response(self, status: int, headers: Headers, *, decoded: bool = False) -> None:
+        """The status and headers arrived. `decoded`: the stack hands out the body already
+        decoded (aiohttp's auto_decompress) while the headers still name its encoding."""
         self.status = status
         self.headers = headers
+        self.decoded = decoded
         self.t_headers = self.elapsed_ms()
 
     def add_chunk(self, data: bytes) -> None:
@@ -174,8 +183,12 @@ class Recording:
         """
         if not self.chunks:
             return False
-        tail = self.chunks[-1].data[-256:].rstrip()
-        return tail.endswith(b"data: [DONE]") or b"event: message_stop" in tail or b'"message_stop"' in tail
+        last = self.chunks[-1].data
+        tail = last[-256:].rstrip()
+        if tail.endswith(b"data: [DONE]") or b"event: message_stop" in tail or b'"message_stop"' in tail:
+            return True
+        # MCP: a POST's stream ends with the JSON-RPC response it was opened for.
+        return b'"jsonrpc"' in last and jsonrpc.is_response_event(last)
 
     def finish(self, *, cut: bool = False) -> None:
         with self._lock:
@@ -197,7 +210,7 @@ class Recording:
         if self.status is None:
             failure = self.failure or TransportFailure("RemoteProtocolError", "no response was received")
             return Interaction(request=self.request, error=failure)
-        headers, chunks = decode_content(self.headers, self.chunks)
+        headers, chunks = decode_content(self.headers, self.chunks, already_decoded=self.decoded)
         cut = self.cut or not self.finished
         if self.streamed:
             response = Response(

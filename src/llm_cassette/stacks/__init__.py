@@ -2,6 +2,8 @@
 shared stream layer (`streams`) and the same core session.
 
 `install()` patches every importable stack once; the doors call it before a cassette starts.
+httpx and httpx2 are patched at once (they are imported anyway); aiohttp when the application
+imports it (the SDKs' aiohttp transports send through it, so they need nothing of their own).
 """
 
 from __future__ import annotations
@@ -9,22 +11,11 @@ from __future__ import annotations
 import importlib
 import threading
 
+from . import aiohttp
 from .httpx import MODULES, StackAdapter
-from .sdk_transports import EXTRA_ASYNC_TRANSPORTS
-from .sdk_transports import install_extra_transports as _install_extra
 
 _adapters: dict[int, StackAdapter] = {}
 _install_lock = threading.Lock()
-
-
-def _adapter_for(module: object) -> StackAdapter | None:
-    with _install_lock:
-        return _adapters.get(id(module))
-
-
-def install_extra_transports() -> None:
-    """Patch the SDKs' aiohttp transports imported by now (cheap; called on activation)."""
-    _install_extra(_adapter_for)
 
 
 def install() -> list[StackAdapter]:
@@ -44,7 +35,7 @@ def install() -> list[StackAdapter]:
             adapter.install()
             _adapters[id(module)] = adapter
         adapters = list(_adapters.values())
-    install_extra_transports()
+    aiohttp.install()
     return adapters
 
 
@@ -53,6 +44,7 @@ def uninstall() -> None:
         for adapter in _adapters.values():
             adapter.uninstall()
         _adapters.clear()
+    aiohttp.uninstall()
 
 
-__all__ = ["EXTRA_ASYNC_TRANSPORTS", "StackAdapter", "install", "install_extra_transports", "uninstall"]
+__all__ = ["StackAdapter", "install", "uninstall"]

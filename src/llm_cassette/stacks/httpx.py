@@ -44,8 +44,6 @@ class StackAdapter:
         self.transport_error: type[BaseException] = module.TransportError
         self.original_sync: Any = self.sync_cls.handle_request
         self.original_async: Any = self.async_cls.handle_async_request
-        # Other async transports of this stack that leave the process (the SDKs' aiohttp transport).
-        self.extra_async: dict[type, Any] = {}
         # Response streams must be instances of this module's stream base classes.
         self.tee_sync: Any = type("TeeStream", (TeeSync, module.SyncByteStream), {})
         self.tee_async: Any = type("AsyncTeeStream", (TeeAsync, module.AsyncByteStream), {})
@@ -88,20 +86,9 @@ class StackAdapter:
         handle_async_request._llm_cassette = True  # type: ignore[attr-defined]
         return handle_async_request
 
-    def add_async_transport(self, cls: type) -> None:
-        """Also intercept another async transport class of this stack (idempotent)."""
-        if cls in self.extra_async or getattr(cls.__dict__.get("handle_async_request"), "_llm_cassette", False):
-            return
-        original = cls.__dict__["handle_async_request"]
-        self.extra_async[cls] = original
-        cls.handle_async_request = self._async_handler(original)  # type: ignore[attr-defined]
-
     def uninstall(self) -> None:
         self.sync_cls.handle_request = self.original_sync
         self.async_cls.handle_async_request = self.original_async
-        for cls, original in self.extra_async.items():
-            cls.handle_async_request = original  # type: ignore[attr-defined]
-        self.extra_async.clear()
 
     def check_network(self, request: Any) -> None:
         if network_policy.block:
