@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .models import Headers, Interaction, Response
+from . import jsonrpc
+from .models import Headers, Interaction, Request, Response, header_value
 
 # Statuses after which SDKs back off before retrying.
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
@@ -28,3 +29,25 @@ def shorten_backoff(interaction: Interaction) -> Interaction:
 def replay_headers(resp: Response, *, keep_retry_headers: bool = False) -> Headers:
     """The headers a stack replays: as in the plan's interaction (see `shorten_backoff`)."""
     return resp.headers
+
+
+# A session id the server hands out at initialisation (MCP's streamable HTTP): the client sends it
+# back with every request and never expects another one.
+SESSION_HEADERS = ("mcp-session-id",)
+
+
+def answer_for(interaction: Interaction, sent: Request) -> Interaction:
+    """The recorded `interaction` as the answer to `sent`: JSON-RPC responses carry the ids `sent`
+    used, and a session id header the one it sent (a cassette may hold calls recorded by another
+    session). The interaction itself when nothing differs."""
+    interaction = jsonrpc.answer_with_sent_ids(interaction, sent)
+    resp = interaction.response
+    if resp is None:
+        return interaction
+    for name in SESSION_HEADERS:
+        session_id = header_value(sent.headers, name)
+        recorded = header_value(resp.headers, name)
+        if session_id is not None and recorded is not None and recorded != session_id:
+            headers = tuple((k, session_id if k.lower() == name else v) for k, v in resp.headers)
+            interaction = replace(interaction, response=replace(resp, headers=headers))
+    return interaction

@@ -85,8 +85,10 @@ def _pull_reader_class(stream_reader: Any) -> Any:
         async def _wait(self, func_name: str) -> None:
             if self._waiter is not None:
                 raise RuntimeError(f"{func_name}() called while another coroutine is already waiting for incoming data")
-            # A pending waiter tells read_nowait() that a read is in progress.
-            self._waiter = self._loop.create_future()
+            # Marks "a read is in progress"; already done, so that release() (which fails a
+            # pending waiter) never leaves an exception nobody retrieves.
+            self._waiter = waiter = self._loop.create_future()
+            waiter.set_result(None)
             try:
                 chunk = await self._source.__anext__()
             except StopAsyncIteration:
@@ -247,8 +249,9 @@ class AiohttpAdapter:
         chunks = resp.chunks if resp.chunks is not None else ((Chunk(resp.body, resp.t),) if resp.body else ())
         timing = session.options.replay_timing
         started = time.perf_counter() - resp.t * timing / 1000.0
-        stream = ReplayAsync(chunks, resp.error, lambda f: self.exception(f, req, in_body=True), timing, started)
-        response.content = self.reader_cls(stream.__aiter__(), loop, None)
+        make_error = lambda f: self.exception(f, req, in_body=True)  # noqa: E731
+        stream = ReplayAsync(chunks, resp.error, make_error, timing, started, hold_open=resp.cut)
+        response.content = self.reader_cls(stream.__aiter__(), loop, stream.release)
         return response
 
     def dropped(self, req: Any) -> BaseException:

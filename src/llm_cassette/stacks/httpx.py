@@ -173,8 +173,11 @@ class StackAdapter:
         if chunks is None:
             chunks = (Chunk(resp.body, resp.t),) if resp.body else ()
         started = time.perf_counter() - resp.t * timing / 1000.0
-        stream_cls = self.replay_sync if sync else self.replay_async
-        stream = stream_cls(chunks, resp.error, lambda f: self.exception(f, request), timing, started)
+        make_error = lambda f: self.exception(f, request)  # noqa: E731
+        if sync:  # a sync caller reading past a cut would block forever: it ends there
+            stream = self.replay_sync(chunks, resp.error, make_error, timing, started)
+        else:
+            stream = self.replay_async(chunks, resp.error, make_error, timing, started, hold_open=resp.cut)
         return self.module.Response(resp.status, headers=headers, stream=stream, request=request)
 
     def dropped(self, request: Any) -> BaseException:
