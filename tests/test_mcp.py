@@ -10,6 +10,7 @@ not be installed beside it, so its cases run `mcp_flows.py` in a subprocess with
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import os
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from llm_cassette import load, use_cassette
+from llm_cassette import load, save, use_cassette
 from mcp_flows import SERVERS, flow, run_case
 from stub_servers import StubServer, mcp_app
 
@@ -113,9 +114,21 @@ async def test_session_id_never_matters_to_matching(tmp_path: Path) -> None:
         options: dict[str, Any] = {"match_on": ("method", "url", "body", "headers")}
         async with use_cassette(path, record_mode="once", **options):
             await flow(f"{server.url}/mcp", mode="legacy")
-        text = path.read_text(encoding="utf-8")
-        session_id = next(v for it in load(path).interactions for k, v in it.request.headers if k == "mcp-session-id")
-        path.write_text(text.replace(f"mcp-session-id: {session_id}", "mcp-session-id: recorded-elsewhere"))
+        # The requests as if sent in another session; the responses keep the id the client gets.
+        data = load(path)
+        data.interactions = [
+            replace(
+                it,
+                request=replace(
+                    it.request,
+                    headers=tuple(
+                        (k, "recorded-elsewhere" if k == "mcp-session-id" else v) for k, v in it.request.headers
+                    ),
+                ),
+            )
+            for it in data.interactions
+        ]
+        save(path, data)
         async with use_cassette(path, **options) as replay:
             await flow(f"{server.url}/mcp", mode="legacy")
     assert replay.play_count == len(replay.interactions)

@@ -189,6 +189,11 @@ FOOTER = """
   Its async calls go through its own aiohttp transport, which sends through `aiohttp.ClientSession`
   and is recorded there, like the SDKs' aiohttp backends; `litellm.disable_aiohttp_transport = True`
   works as well.
+- **mcp**: an agent's MCP session over streamable HTTP (initialize, list and call tools, read a
+  resource) is recorded like any other traffic; JSON-RPC ids are not matched and are answered
+  with the ids sent, so tools may be called in another order (see `tests/test_mcp.py`, mcp 2.x and
+  1.x, stateful and stateless servers, SSE and JSON answers). A live server cannot continue a
+  replayed session: re-record an MCP flow whole (`all`), not with `new_episodes`.
 - **aiohttp** (3.12 or later) is recorded at `ClientSession`, as soon as the application imports
   it, so the SDKs' aiohttp transports are covered whatever the import order, even an SDK imported
   inside the test body.

@@ -262,6 +262,10 @@ class BodyMatcher(Matcher):
         ]
 
 
+# Headers whose values change with every session and never tell requests apart.
+VOLATILE_HEADERS = frozenset({"mcp-session-id"})
+
+
 class HeadersMatcher(Matcher):
     name = "headers"
     reads_headers = True
@@ -272,11 +276,11 @@ class HeadersMatcher(Matcher):
     @staticmethod
     def pairs(req: Request) -> tuple[tuple[str, str], ...]:
         """All headers, lower-case names, sorted; except what only reflects how the body was
-        encoded: a multipart boundary, and the length it gives."""
+        encoded (a multipart boundary, and the length it gives) and session ids."""
         out = []
         for k, v in req.headers:
             name = k.lower()
-            if name != "content-length":
+            if name != "content-length" and name not in VOLATILE_HEADERS:
                 out.append((name, without_boundary(v) if name == "content-type" else v))
         return tuple(sorted(out))
 
