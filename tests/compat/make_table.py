@@ -61,6 +61,14 @@ def _aiohttp(name: str) -> str:
     return f"{COMPAT}/test_compat_aiohttp.py::{name}"
 
 
+def _genai(name: str) -> str:
+    return f"{COMPAT}/test_compat_google_genai.py::{name}"
+
+
+def _mcp(name: str) -> str:
+    return f"{COMPAT}/test_compat_mcp.py::{name}"
+
+
 def _runners(name: str) -> str:
     return f"{COMPAT}/test_compat_runners.py::{name}"
 
@@ -118,6 +126,27 @@ ENTRIES: tuple[Entry, ...] = (
         "SDK and aiohttp first imported inside the test, after the cassette started",
         _aiohttp("test_sdk_aiohttp_transport_imported_inside_the_test"),
     ),
+    Entry("google-genai", "`generate_content`, sync (httpx2)", _genai("test_generate_content_sync")),
+    Entry("google-genai", "`generate_content_stream`, sync (SSE)", _genai("test_generate_content_stream_sync")),
+    Entry("google-genai", "`aio.models.generate_content` (its aiohttp session)", _genai("test_generate_content_async")),
+    Entry(
+        "google-genai",
+        "`aio.models.generate_content_stream` (aiohttp, SSE)",
+        _genai("test_generate_content_stream_async"),
+    ),
+    Entry(
+        "mcp 2.x", "streamable HTTP, modern protocol: tools called in another order", _mcp("test_mcp2_modern_protocol")
+    ),
+    Entry(
+        "mcp 2.x",
+        '`mode="legacy"` session: a pause past the reconnect delay, tools in another order',
+        _mcp("test_mcp2_legacy_session"),
+    ),
+    Entry(
+        "mcp 1.x",
+        "streamable HTTP (httpx + httpx-sse): stateful/stateless, SSE/JSON, pause, other order",
+        _mcp("test_mcp1"),
+    ),
     Entry("respx", '`respx.mock(using="httpx")` beside a cassette', _mocks("test_respx_using_httpx_mocker")),
     Entry(
         "respx", "default (httpcore) mocker with `ignore_hosts`", _mocks("test_respx_default_mocker_with_ignore_hosts")
@@ -153,6 +182,9 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "httpx2": ("httpx2",),
     "httpx + httpx2": ("httpx", "httpx2"),
     "aiohttp": ("aiohttp",),
+    "google-genai": ("google-genai", "aiohttp"),
+    "mcp 2.x": ("mcp",),
+    "mcp 1.x": (),
     "respx": ("respx",),
     "pytest-httpx": ("pytest-httpx",),
     "respx + pytest-httpx": ("respx", "pytest-httpx"),

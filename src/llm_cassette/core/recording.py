@@ -137,6 +137,15 @@ def decode_request_body(headers: Headers, body: bytes) -> tuple[Headers, bytes]:
     return kept, decoded
 
 
+def is_final_chunk(last: bytes) -> bool:
+    """Whether a stream's last chunk ends with a final event: a provider's end of stream, or the
+    JSON-RPC response an MCP POST's stream was opened for."""
+    tail = last[-256:].rstrip()
+    if tail.endswith(b"data: [DONE]") or b"event: message_stop" in tail or b'"message_stop"' in tail:
+        return True
+    return b'"jsonrpc"' in last and jsonrpc.is_response_event(last)
+
+
 class Recording:
     """An interaction being recorded: request now, response and chunks as they arrive."""
 
@@ -181,14 +190,7 @@ class Recording:
         The OpenAI SDK closes a stream right after `data: [DONE]`, before the transport reports
         its end; such a stream is complete, not cut.
         """
-        if not self.chunks:
-            return False
-        last = self.chunks[-1].data
-        tail = last[-256:].rstrip()
-        if tail.endswith(b"data: [DONE]") or b"event: message_stop" in tail or b'"message_stop"' in tail:
-            return True
-        # MCP: a POST's stream ends with the JSON-RPC response it was opened for.
-        return b'"jsonrpc"' in last and jsonrpc.is_response_event(last)
+        return bool(self.chunks) and is_final_chunk(self.chunks[-1].data)
 
     def finish(self, *, cut: bool = False) -> None:
         with self._lock:

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from . import jsonrpc
 from .models import Headers, Interaction, Request, Response, header_value
+from .recording import is_final_chunk
 
 # Statuses after which SDKs back off before retrying.
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
@@ -51,3 +52,19 @@ def answer_for(interaction: Interaction, sent: Request) -> Interaction:
             headers = tuple((k, session_id if k.lower() == name else v) for k, v in resp.headers)
             interaction = replace(interaction, response=replace(resp, headers=headers))
     return interaction
+
+
+def stays_open(interaction: Interaction) -> bool:
+    """Whether a replayed (async) stream stays open after its last chunk until the caller closes it.
+
+    True when the client cut it while recording, and for a GET event stream that ended without a
+    final event: a feed the server kept open for the session (MCP's GET stream) and closed only as
+    the session ended. Ending it early in replay would make the client reconnect.
+    """
+    resp = interaction.response
+    if resp is None or resp.error is not None or resp.chunks is None:
+        return False
+    if resp.cut:
+        return True
+    feed = interaction.request.method.upper() == "GET" and resp.content_type == "text/event-stream"
+    return feed and not (resp.chunks and is_final_chunk(resp.chunks[-1].data))

@@ -26,7 +26,7 @@ from typing import Any
 from ..core.models import Chunk, Interaction, Request, TransportFailure
 from ..core.recording import Recording
 from ..core.registry import active_session
-from ..core.replay import replay_headers
+from ..core.replay import replay_headers, stays_open
 from ..core.session import Session
 from .import_hook import when_imported
 from .streams import DropAsync, ReplayAsync, TeeAsync, async_sleep
@@ -250,7 +250,7 @@ class AiohttpAdapter:
         timing = session.options.replay_timing
         started = time.perf_counter() - resp.t * timing / 1000.0
         make_error = lambda f: self.exception(f, req, in_body=True)  # noqa: E731
-        stream = ReplayAsync(chunks, resp.error, make_error, timing, started, hold_open=resp.cut)
+        stream = ReplayAsync(chunks, resp.error, make_error, timing, started, hold_open=stays_open(interaction))
         response.content = self.reader_cls(stream.__aiter__(), loop, stream.release)
         return response
 

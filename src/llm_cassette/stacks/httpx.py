@@ -16,7 +16,7 @@ from typing import Any
 from ..core.models import Chunk, Interaction, Request, TransportFailure
 from ..core.network import network_policy
 from ..core.registry import active_session
-from ..core.replay import replay_headers
+from ..core.replay import replay_headers, stays_open
 from ..core.session import Session
 from ..errors import NetworkBlocked
 from .streams import DropAsync, DropSync, ReplayAsync, ReplaySync, TeeAsync, TeeSync, async_sleep
@@ -177,7 +177,8 @@ class StackAdapter:
         if sync:  # a sync caller reading past a cut would block forever: it ends there
             stream = self.replay_sync(chunks, resp.error, make_error, timing, started)
         else:
-            stream = self.replay_async(chunks, resp.error, make_error, timing, started, hold_open=resp.cut)
+            hold = stays_open(interaction)
+            stream = self.replay_async(chunks, resp.error, make_error, timing, started, hold_open=hold)
         return self.module.Response(resp.status, headers=headers, stream=stream, request=request)
 
     def dropped(self, request: Any) -> BaseException:
