@@ -84,6 +84,37 @@ def test_chunks_errors_and_cut_round_trip() -> None:
     assert cut is not None and cut.cut and not cut.error
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'event: message\r\ndata: {"jsonrpc":"2.0","id":0,"result":{}}\r\n\r\n',  # sse-starlette (MCP)
+        b'data: {"candidates": []}\r\n\r\n',  # Gemini
+        b"one\r\ntwo",
+    ],
+)
+def test_crlf_text_is_a_readable_block_and_byte_exact(raw: bytes) -> None:
+    data = one(b"", b"", chunks=(Chunk(raw, 1.0),))
+    text = storage.dumps(data)
+    assert "\\r" not in text and "line_ends: crlf" in text
+    assert "text: |" in text or "text: one" in text
+    back = roundtrip(data).interactions[0].response
+    assert back is not None and back.chunks == (Chunk(raw, 1.0),)
+    assert roundtrip(one(raw)).interactions[0].request.body == raw  # bodies too
+
+
+@pytest.mark.parametrize("raw", [b"mixed\r\nline\nends", b"lone\rcarriage\r\n", b"\r\n\r"])
+def test_mixed_line_ends_stay_exact_text(raw: bytes) -> None:
+    text = storage.dumps(one(raw))
+    assert "line_ends" not in text
+    assert roundtrip(one(raw)).interactions[0].request.body == raw
+
+
+def test_unknown_line_ends_is_a_clear_error() -> None:
+    text = storage.dumps(one(b"a\r\nb")).replace("line_ends: crlf", "line_ends: cr")
+    with pytest.raises(CassetteFormatError, match="line_ends must be 'crlf'"):
+        storage.loads(text)
+
+
 def test_key_order_is_stable_and_loads_use_the_safe_c_loader() -> None:
     text = storage.dumps(one(b'{"b":1,"a":2}', b'{"z":0}'))
     assert text.startswith("version: 2\ninteractions:\n- request:\n    method: POST\n    url: ")

@@ -57,6 +57,18 @@ def _mocks(name: str) -> str:
     return f"{COMPAT}/test_compat_mocks.py::{name}"
 
 
+def _aiohttp(name: str) -> str:
+    return f"{COMPAT}/test_compat_aiohttp.py::{name}"
+
+
+def _genai(name: str) -> str:
+    return f"{COMPAT}/test_compat_google_genai.py::{name}"
+
+
+def _mcp(name: str) -> str:
+    return f"{COMPAT}/test_compat_mcp.py::{name}"
+
+
 def _runners(name: str) -> str:
     return f"{COMPAT}/test_compat_runners.py::{name}"
 
@@ -112,6 +124,33 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("httpx2", "streamed response, sync", _httpx("test_stream_sync[httpx2]")),
     Entry("httpx2", "streamed response, async: the same chunks", _httpx("test_stream_async[httpx2]")),
     Entry("httpx + httpx2", "both stacks in one cassette", _httpx("test_both_stacks_in_one_cassette")),
+    Entry("aiohttp", "`ClientSession` used directly: JSON and a stream", _aiohttp("test_client_session")),
+    Entry(
+        "openai + aiohttp",
+        "SDK and aiohttp first imported inside the test, after the cassette started",
+        _aiohttp("test_sdk_aiohttp_transport_imported_inside_the_test"),
+    ),
+    Entry("google-genai", "`generate_content`, sync (httpx2)", _genai("test_generate_content_sync")),
+    Entry("google-genai", "`generate_content_stream`, sync (SSE)", _genai("test_generate_content_stream_sync")),
+    Entry("google-genai", "`aio.models.generate_content` (its aiohttp session)", _genai("test_generate_content_async")),
+    Entry(
+        "google-genai",
+        "`aio.models.generate_content_stream` (aiohttp, SSE)",
+        _genai("test_generate_content_stream_async"),
+    ),
+    Entry(
+        "mcp 2.x", "streamable HTTP, modern protocol: tools called in another order", _mcp("test_mcp2_modern_protocol")
+    ),
+    Entry(
+        "mcp 2.x",
+        '`mode="legacy"` session: a pause past the reconnect delay, tools in another order',
+        _mcp("test_mcp2_legacy_session"),
+    ),
+    Entry(
+        "mcp 1.x",
+        "streamable HTTP (httpx + httpx-sse): stateful/stateless, SSE/JSON, pause, other order",
+        _mcp("test_mcp1"),
+    ),
     Entry("respx", '`respx.mock(using="httpx")` beside a cassette', _mocks("test_respx_using_httpx_mocker")),
     Entry(
         "respx", "default (httpcore) mocker with `ignore_hosts`", _mocks("test_respx_default_mocker_with_ignore_hosts")
@@ -156,6 +195,10 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "httpx": ("httpx",),
     "httpx2": ("httpx2",),
     "httpx + httpx2": ("httpx", "httpx2"),
+    "aiohttp": ("aiohttp",),
+    "google-genai": ("google-genai", "aiohttp"),
+    "mcp 2.x": ("mcp",),
+    "mcp 1.x": (),
     "respx": ("respx",),
     "pytest-httpx": ("pytest-httpx",),
     "respx + pytest-httpx": ("respx", "pytest-httpx"),
@@ -192,8 +235,17 @@ FOOTER = """
   work with. Install it without letting it downgrade the SDK, e.g.
   `pip install litellm && pip install -U "openai>=3"`. Import it with
   `LITELLM_LOCAL_MODEL_COST_MAP=True` so that it does not fetch its price map from the network.
-  Its async calls go through its own aiohttp transport, which llm-cassette intercepts like the
-  SDKs' aiohttp backends; `litellm.disable_aiohttp_transport = True` works as well.
+  Its async calls go through its own aiohttp transport, which sends through `aiohttp.ClientSession`
+  and is recorded there, like the SDKs' aiohttp backends; `litellm.disable_aiohttp_transport = True`
+  works as well.
+- **mcp**: an agent's MCP session over streamable HTTP (initialize, list and call tools, read a
+  resource) is recorded like any other traffic; JSON-RPC ids are not matched and are answered
+  with the ids sent, so tools may be called in another order (see `tests/test_mcp.py`, mcp 2.x and
+  1.x, stateful and stateless servers, SSE and JSON answers). A live server cannot continue a
+  replayed session: re-record an MCP flow whole (`all`), not with `new_episodes`.
+- **aiohttp** (3.12 or later) is recorded at `ClientSession`, as soon as the application imports
+  it, so the SDKs' aiohttp transports are covered whatever the import order, even an SDK imported
+  inside the test body.
 - **respx**: `respx.mock(using="httpx")` mocks above the cassette and needs nothing else. Its default
   mocker patches httpcore, below the cassette: pass the mocked hosts in `ignore_hosts`, or the
   cassette records the mocked answers and replays them without respx seeing the call; a

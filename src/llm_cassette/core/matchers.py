@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..errors import CassetteError
+from . import jsonrpc
 from .models import Request, header_value
 from .multipart import Part, is_multipart, parse_parts, part_differences, parts_key, without_boundary
 from .options import DEFAULT_MATCH_ON, CustomMatcher
@@ -209,7 +210,10 @@ def multipart_parts(req: Request) -> list[Part] | None:
 @dataclass(frozen=True)
 class BodyMatcher(Matcher):
     """JSON bodies semantically (key order ignored, `ignore_fields` left out), multipart bodies by
-    their parts (the random boundary aside; `ignore_fields` names parts), others byte for byte."""
+    their parts (the random boundary aside; `ignore_fields` names parts), others byte for byte.
+
+    A JSON-RPC request (MCP) is compared without its `id`, a counter: calls replay in any order,
+    answered with the id actually sent (`core.jsonrpc`)."""
 
     ignore_fields: tuple[str, ...] = ()
     name: ClassVar[str] = "body"
@@ -218,6 +222,7 @@ class BodyMatcher(Matcher):
         """(True, JSON value without the ignored fields) or (False, None)."""
         is_json, value = parse_json_body(body)
         if is_json:
+            value = jsonrpc.without_ids(value)
             try:
                 for f in self.ignore_fields:
                     value = drop_path(value, f.split("."))
@@ -257,6 +262,10 @@ class BodyMatcher(Matcher):
         ]
 
 
+# Headers whose values change with every session and never tell requests apart.
+VOLATILE_HEADERS = frozenset({"mcp-session-id"})
+
+
 class HeadersMatcher(Matcher):
     name = "headers"
     reads_headers = True
@@ -267,11 +276,11 @@ class HeadersMatcher(Matcher):
     @staticmethod
     def pairs(req: Request) -> tuple[tuple[str, str], ...]:
         """All headers, lower-case names, sorted; except what only reflects how the body was
-        encoded: a multipart boundary, and the length it gives."""
+        encoded (a multipart boundary, and the length it gives) and session ids."""
         out = []
         for k, v in req.headers:
             name = k.lower()
-            if name != "content-length":
+            if name != "content-length" and name not in VOLATILE_HEADERS:
                 out.append((name, without_boundary(v) if name == "content-type" else v))
         return tuple(sorted(out))
 

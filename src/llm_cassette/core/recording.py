@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from . import jsonrpc
 from .models import Chunk, Headers, Interaction, Request, Response, TransportFailure, header_value
 
 STREAM_CONTENT_TYPES = (
@@ -74,25 +75,29 @@ def _decoder(encoding: str) -> Callable[[bytes], bytes] | None:
     return None
 
 
-def decode_content(headers: Headers, chunks: list[Chunk]) -> tuple[Headers, list[Chunk]]:
+def decode_content(
+    headers: Headers, chunks: list[Chunk], *, already_decoded: bool = False
+) -> tuple[Headers, list[Chunk]]:
     """Decode `content-encoding` chunk by chunk (boundaries kept) and drop the header.
 
     Returns the input unchanged when an encoding has no decoder here or the data is corrupt, so
-    the recording stays faithful either way.
+    the recording stays faithful either way. `already_decoded`: the stack decoded the chunks
+    itself, only the headers are fixed.
     """
     raw_encoding = header_value(headers, "content-encoding")
     if not raw_encoding:
         return headers, chunks
-    encodings = [e.strip().lower() for e in raw_encoding.split(",") if e.strip()]
     decoded = chunks
-    try:
-        for enc in reversed(encodings):
-            decode = _decoder(enc)
-            if decode is None:
-                return headers, chunks
-            decoded = [Chunk(bytes(decode(c.data)), c.t) for c in decoded]
-    except Exception:  # a corrupt body: keep it as it came
-        return headers, chunks
+    if not already_decoded:
+        encodings = [e.strip().lower() for e in raw_encoding.split(",") if e.strip()]
+        try:
+            for enc in reversed(encodings):
+                decode = _decoder(enc)
+                if decode is None:
+                    return headers, chunks
+                decoded = [Chunk(bytes(decode(c.data)), c.t) for c in decoded]
+        except Exception:  # a corrupt body: keep it as it came
+            return headers, chunks
     total = sum(len(c.data) for c in decoded)
     new_headers: list[tuple[str, str]] = []
     for k, v in headers:
@@ -139,6 +144,15 @@ def decode_request_body(headers: Headers, body: bytes) -> tuple[Headers, bytes]:
     return kept, decoded
 
 
+def is_final_chunk(last: bytes) -> bool:
+    """Whether a stream's last chunk ends with a final event: a provider's end of stream, or the
+    JSON-RPC response an MCP POST's stream was opened for."""
+    tail = last[-256:].rstrip()
+    if tail.endswith(b"data: [DONE]") or b"event: message_stop" in tail or b'"message_stop"' in tail:
+        return True
+    return b'"jsonrpc"' in last and jsonrpc.is_response_event(last)
+
+
 class Recording:
     """An interaction being recorded: request now, response and chunks as they arrive."""
 
@@ -153,14 +167,18 @@ class Recording:
         self.failure: TransportFailure | None = None
         self.cut = False
         self.finished = False
+        self.decoded = False
         self._lock = threading.Lock()
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000.0
 
-    def start_response(self, status: int, headers: Headers) -> None:
+    def start_response(self, status: int, headers: Headers, *, decoded: bool = False) -> None:
+        """The status and headers arrived. `decoded`: the stack hands out the body already
+        decoded (aiohttp's auto_decompress) while the headers still name its encoding."""
         self.status = status
         self.headers = headers
+        self.decoded = decoded
         self.t_headers = self.elapsed_ms()
 
     def add_chunk(self, data: bytes) -> None:
@@ -182,10 +200,7 @@ class Recording:
         The OpenAI SDK closes a stream right after `data: [DONE]`, before the transport reports
         its end; such a stream is complete, not cut.
         """
-        if not self.chunks:
-            return False
-        tail = self.chunks[-1].data[-256:].rstrip()
-        return tail.endswith(b"data: [DONE]") or b"event: message_stop" in tail or b'"message_stop"' in tail
+        return bool(self.chunks) and is_final_chunk(self.chunks[-1].data)
 
     def complete(self) -> bool:
         """Whether what was read is the whole body: all of its declared `content-length`, or a
@@ -218,7 +233,7 @@ class Recording:
         if self.status is None:
             failure = self.failure or TransportFailure("RemoteProtocolError", "no response was received")
             return Interaction(request=self.request, error=failure, recorded_at=self.recorded_at)
-        headers, chunks = decode_content(self.headers, self.chunks)
+        headers, chunks = decode_content(self.headers, self.chunks, already_decoded=self.decoded)
         cut = self.cut or not self.finished
         if self.streamed:
             response = Response(

@@ -7,7 +7,9 @@ import warnings
 from dataclasses import replace
 
 from ..errors import ReplayTimingWarning
-from .models import Headers, Interaction, Response
+from . import jsonrpc
+from .models import Headers, Interaction, Request, Response, header_value
+from .recording import is_final_chunk
 
 # Statuses after which SDKs back off before retrying.
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
@@ -72,3 +74,41 @@ class ReplayClock:
                 )
             delay = self.cap
         return delay
+
+
+# A session id the server hands out at initialisation (MCP's streamable HTTP): the client sends it
+# back with every request and never expects another one.
+SESSION_HEADERS = ("mcp-session-id",)
+
+
+def answer_for(interaction: Interaction, sent: Request) -> Interaction:
+    """The recorded `interaction` as the answer to `sent`: JSON-RPC responses carry the ids `sent`
+    used, and a session id header the one it sent (a cassette may hold calls recorded by another
+    session). The interaction itself when nothing differs."""
+    interaction = jsonrpc.answer_with_sent_ids(interaction, sent)
+    resp = interaction.response
+    if resp is None:
+        return interaction
+    for name in SESSION_HEADERS:
+        session_id = header_value(sent.headers, name)
+        recorded = header_value(resp.headers, name)
+        if session_id is not None and recorded is not None and recorded != session_id:
+            headers = tuple((k, session_id if k.lower() == name else v) for k, v in resp.headers)
+            interaction = replace(interaction, response=replace(resp, headers=headers))
+    return interaction
+
+
+def stays_open(interaction: Interaction) -> bool:
+    """Whether a replayed (async) stream stays open after its last chunk until the caller closes it.
+
+    True when the client cut it while recording, and for a GET event stream that ended without a
+    final event: a feed the server kept open for the session (MCP's GET stream) and closed only as
+    the session ended. Ending it early in replay would make the client reconnect.
+    """
+    resp = interaction.response
+    if resp is None or resp.error is not None or resp.chunks is None:
+        return False
+    if resp.cut:
+        return True
+    feed = interaction.request.method.upper() == "GET" and resp.content_type == "text/event-stream"
+    return feed and not (resp.chunks and is_final_chunk(resp.chunks[-1].data))

@@ -25,7 +25,7 @@ from .models import CassetteData, Interaction, Request
 from .options import CassetteOptions, RecordMode
 from .recording import Recording
 from .redaction import Redactor
-from .replay import shorten_backoff
+from .replay import answer_for, shorten_backoff
 from .volatile_headers import strip_volatile_headers
 
 
@@ -241,7 +241,7 @@ class Session:
                 return Plan("replay", interaction=shorten_backoff(answer) if shorten else answer)
             found = self._match(request) if self.record_mode is not RecordMode.ALL else None
             if found is not None:
-                interaction = self.recorded.items[found]
+                interaction = answer_for(self.recorded.items[found], request)
                 if fault is not None:  # `drop`: the recorded response, cut
                     interaction = drop_interaction(fault, interaction)
                 if shorten and found in self.recorded.retried:

@@ -123,7 +123,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if wants_cassette(item):
         try:
             active = ActiveCassette(build_session(item))
-            stacks.install_extra_transports()
             active.start()
         except CassetteError as exc:
             pytest.fail(str(exc), pytrace=False)

@@ -2,7 +2,9 @@
 shared stream layer (`streams`) and the same core session, and the network guard below them all.
 
 `install()` patches every importable stack once, and the guard; the doors call it before a
-cassette starts.
+cassette starts. httpx and httpx2 are patched at once (they are imported anyway); urllib3 and
+aiohttp when the application imports them (the SDKs' aiohttp transports send through aiohttp,
+so they need nothing of their own).
 """
 
 from __future__ import annotations
@@ -12,25 +14,13 @@ import threading
 from types import ModuleType
 from typing import Any
 
-from . import guard
+from . import aiohttp, guard
 from .httpx import MODULES, StackAdapter
 from .import_hooks import when_imported
-from .sdk_transports import EXTRA_ASYNC_TRANSPORTS
-from .sdk_transports import install_extra_transports as _install_extra
 
 _adapters: dict[int, StackAdapter] = {}
 _install_lock = threading.Lock()
 _urllib3: list[Any] = []  # the urllib3 adapter, once installed
-
-
-def _adapter_for(module: object) -> StackAdapter | None:
-    with _install_lock:
-        return _adapters.get(id(module))
-
-
-def install_extra_transports() -> None:
-    """Patch the SDKs' aiohttp transports imported by now (cheap; called on activation)."""
-    _install_extra(_adapter_for)
 
 
 def install() -> list[StackAdapter]:
@@ -53,7 +43,7 @@ def install() -> list[StackAdapter]:
     # urllib3 (requests, botocore) is patched when something imports it, never imported here.
     when_imported("urllib3", _install_urllib3)
     guard.install()
-    install_extra_transports()
+    aiohttp.install()
     return adapters
 
 
@@ -78,6 +68,7 @@ def uninstall() -> None:
             u.uninstall()
         _urllib3.clear()
     guard.uninstall()
+    aiohttp.uninstall()
 
 
-__all__ = ["EXTRA_ASYNC_TRANSPORTS", "StackAdapter", "install", "install_extra_transports", "uninstall"]
+__all__ = ["StackAdapter", "install", "uninstall"]

@@ -16,7 +16,7 @@ from typing import Any
 from ..core.models import Chunk, Interaction, Request, TransportFailure
 from ..core.network import Connection, journal, network_policy
 from ..core.registry import active_session
-from ..core.replay import ReplayClock, replay_headers
+from ..core.replay import ReplayClock, replay_headers, stays_open
 from ..core.session import Plan, Session
 from ..errors import NetworkBlocked
 from .guard import forwarding
@@ -48,8 +48,6 @@ class StackAdapter:
         self.transport_error: type[BaseException] = module.TransportError
         self.original_sync: Any = self.sync_cls.handle_request
         self.original_async: Any = self.async_cls.handle_async_request
-        # Other async transports of this stack that leave the process (the SDKs' aiohttp transport).
-        self.extra_async: dict[type, Any] = {}
         # Response streams must be instances of this module's stream base classes.
         self.tee_sync: Any = type("TeeStream", (TeeSync, module.SyncByteStream), {})
         self.tee_async: Any = type("AsyncTeeStream", (TeeAsync, module.AsyncByteStream), {})
@@ -92,20 +90,9 @@ class StackAdapter:
         handle_async_request._llm_cassette = True  # type: ignore[attr-defined]
         return handle_async_request
 
-    def add_async_transport(self, cls: type) -> None:
-        """Also intercept another async transport class of this stack (idempotent)."""
-        if cls in self.extra_async or getattr(cls.__dict__.get("handle_async_request"), "_llm_cassette", False):
-            return
-        original = cls.__dict__["handle_async_request"]
-        self.extra_async[cls] = original
-        cls.handle_async_request = self._async_handler(original)  # type: ignore[attr-defined]
-
     def uninstall(self) -> None:
         self.sync_cls.handle_request = self.original_sync
         self.async_cls.handle_async_request = self.original_async
-        for cls, original in self.extra_async.items():
-            cls.handle_async_request = original  # type: ignore[attr-defined]
-        self.extra_async.clear()
 
     def check_network(self, request: Any) -> None:
         if network_policy.blocking:
@@ -207,8 +194,11 @@ class StackAdapter:
         chunks = resp.chunks
         if chunks is None:
             chunks = (Chunk(resp.body, resp.t),) if resp.body else ()
-        stream_cls = self.replay_sync if sync else self.replay_async
-        stream = stream_cls(chunks, resp.error, lambda f: self.exception(f, request), clock)
+        make_error = lambda f: self.exception(f, request)  # noqa: E731
+        if sync:  # a sync caller reading past a cut would block forever: it ends there
+            stream = self.replay_sync(chunks, resp.error, make_error, clock)
+        else:
+            stream = self.replay_async(chunks, resp.error, make_error, clock, hold_open=stays_open(interaction))
         return self.module.Response(resp.status, headers=headers, stream=stream, request=request)
 
     def dropped(self, request: Any) -> BaseException:

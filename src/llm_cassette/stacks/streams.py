@@ -157,7 +157,9 @@ class ReplaySync:
         error: TransportFailure | None,
         make_error: Callable[[TransportFailure], BaseException],
         clock: ReplayClock | None,
+        hold_open: bool = False,
     ) -> None:
+        self._hold_open = hold_open
         self._chunks = chunks
         self._error = error
         self._make_error = make_error
@@ -184,16 +186,35 @@ class ReplaySync:
 
 
 class ReplayAsync(ReplaySync):
+    """`hold_open`: the recording was cut by its client (an MCP server's GET stream, any feed left
+    open): after the last chunk the stream stays open, as the server kept it, until the caller
+    closes it or cancels the read, instead of ending at once (a client would reconnect)."""
+
+    _closed: Any = None
+
     async def __aiter__(self) -> AsyncIterator[bytes]:
         timed = self._clock is not None
         for chunk in self._chunks:
             if timed and (delay := self._delay(chunk)) > 0:
                 await async_sleep(delay)
             yield chunk.data
+        if self._hold_open and self._error is None:
+            import anyio
+
+            if self._closed is None:
+                self._closed = anyio.Event()
+            await self._closed.wait()
+            return
         self._end()
 
+    def release(self) -> None:
+        """The caller is done: a stream held open ends."""
+        self._hold_open = False
+        if self._closed is not None:
+            self._closed.set()
+
     async def aclose(self) -> None:
-        pass
+        self.release()
 
 
 async def async_sleep(seconds: float) -> None:

@@ -63,7 +63,7 @@ def _headers_from(value: Any, path: list[str | int]) -> Headers:
 
 def _body_from(value: Any, path: list[str | int], *, chunk: bool = False) -> bytes:
     _expect(value, dict, path, "a body")
-    keys = {"t", "text", "base64"} if chunk else {"json", "json_style", "text", "base64"}
+    keys = {"t", "text", "line_ends", "base64"} if chunk else {"json", "json_style", "text", "line_ends", "base64"}
     _check_keys(value, keys, path, "a chunk" if chunk else "a body")
     kinds = [k for k in ("json", "text", "base64") if k in value]
     if len(kinds) != 1:
@@ -76,7 +76,13 @@ def _body_from(value: Any, path: list[str | int], *, chunk: bool = False) -> byt
         except (ValueError, TypeError) as exc:
             raise _Invalid([*path, "json"], f"body is not valid JSON data: {exc}") from None
     if kind == "text":
-        return str(_expect(value["text"], str, [*path, "text"], "text")).encode("utf-8")
+        text = str(_expect(value["text"], str, [*path, "text"], "text"))
+        if "line_ends" in value:
+            line_ends = _expect(value["line_ends"], str, [*path, "line_ends"], "line_ends")
+            if line_ends != "crlf":
+                raise _Invalid([*path, "line_ends"], f"line_ends must be 'crlf', not {line_ends!r}")
+            text = text.replace("\n", "\r\n")
+        return text.encode("utf-8")
     raw = _expect(value["base64"], str, [*path, "base64"], "base64")
     try:
         return base64.b64decode(raw, validate=True)

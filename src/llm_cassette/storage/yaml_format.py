@@ -113,7 +113,7 @@ def _as_text(raw: bytes) -> str | None:
 
 
 def body_to_yaml(raw: bytes, *, allow_json: bool = True) -> dict[str, Any]:
-    """The on-disk mapping for a body: {json, json_style?} | {text} | {base64}."""
+    """The on-disk mapping for a body: {json, json_style?} | {text, line_ends?} | {base64}."""
     if allow_json:
         found = _as_json(raw)
         if found is not None:
@@ -124,6 +124,9 @@ def body_to_yaml(raw: bytes, *, allow_json: bool = True) -> dict[str, Any]:
             return out
     text = _as_text(raw)
     if text is not None:
+        if "\r" in text and text.count("\r\n") == text.count("\r") == text.count("\n"):
+            # Every line ends in CRLF (Google's and sse-starlette's SSE): a readable block, marked.
+            return {"text": text.replace("\r\n", "\n"), "line_ends": "crlf"}
         return {"text": text}
     return {"base64": base64.b64encode(raw).decode("ascii")}
 
