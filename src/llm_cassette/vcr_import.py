@@ -157,7 +157,7 @@ def is_vcr_cassette(path: Path) -> bool:
     Shape only: a vcrpy cassette that `import` would refuse for one odd key still gets the hint.
     """
     try:
-        doc = yaml.load(path.read_bytes(), Loader=_VcrLoader)
+        doc = yaml.load(read_regular_file(path), Loader=_VcrLoader)
     except (OSError, ValueError, yaml.YAMLError):
         return False
     items = doc.get("interactions") if isinstance(doc, dict) else None
