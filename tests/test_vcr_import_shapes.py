@@ -21,6 +21,7 @@ import yaml
 from llm_cassette import load, use_cassette
 from llm_cassette.cli import main
 from llm_cassette.fake_server import FakeServer
+from llm_cassette.plugin.paths import safe_file_name
 
 # A project serializer in the style of pydantic-ai's: JSON bodies stored parsed, under `parsed_body`.
 PARSED_BODY_SERIALIZER = textwrap.dedent(
@@ -230,7 +231,7 @@ def test_pytest_recording_layout_becomes_the_plugins(
     assert (code, err) == (0, "")
     assert sorted(p.as_posix() for p in Path("cassettes").rglob("*.yaml")) == [
         "cassettes/tests/models/test_chat/TestChat.test_ask.yaml",
-        "cassettes/tests/test_chat/test_ask[what_is_up].yaml",  # the plugin's file name for that test
+        f"cassettes/tests/test_chat/{safe_file_name('test_ask[what is up]')}.yaml",  # the plugin's name for it
     ]
 
 
