@@ -216,7 +216,8 @@ def test_compressed_request_bodies_are_stored_decoded_and_replay(
     request = yaml.safe_load(cassette.read_text())["interactions"][0]["request"]
     assert request["body"] == {"json": {"model": "m", "key": "REDACTED"}, "json_style": "spaced"}
     assert "content-encoding" not in request["headers"]
-    assert request["headers"]["content-length"] == str(len(payload))  # the decoded length
+    # Format 2 stores no content-length (a volatile header); when kept, it is the decoded length.
+    assert request["headers"].get("content-length", str(len(payload))) == str(len(payload))
     with use_cassette(cassette) as replay:
         assert send() == 200
     assert replay.play_count == 1
