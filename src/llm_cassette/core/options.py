@@ -22,6 +22,24 @@ RequestHook = Callable[[Request], "Request | None"]
 ResponseHook = Callable[[Response], "Response | None"]
 
 DEFAULT_MATCH_ON: tuple[str, ...] = ("method", "url", "body")
+#: `match_on="vcrpy"`: vcrpy's default rules, which never compare bodies (the first step of a
+#: migration; see docs/migrating.md). `uri` is accepted as vcrpy's name for `url`.
+VCRPY_MATCH_ON: tuple[str, ...] = ("method", "scheme", "host", "port", "path", "query")
+MATCH_ON_PRESETS: dict[str, tuple[str, ...]] = {"default": DEFAULT_MATCH_ON, "vcrpy": VCRPY_MATCH_ON}
+
+# vcrpy / pytest-recording option names, and what to write here instead (named in the error).
+VCRPY_EQUIVALENTS: dict[str, str] = {
+    "filter_headers": "credential headers are redacted by default; redact_headers=[...] for others",
+    "filter_query_parameters": "key query parameters are redacted by default; redact_query_keys=[...] for others",
+    "filter_post_data_parameters": "redact_json_fields=[...]",
+    "decode_compressed_response": "compressed bodies are always decoded: nothing to set",
+    "ignore_localhost": 'ignore_hosts=["localhost", "127.0.0.1"]',
+    "allowed_hosts": "the llm_cassette_allowed_hosts ini option or --llm-allowed-hosts",
+    "serializer": "cassettes are llm-cassette YAML: convert vcrpy ones with `llm-cassette import --serializer`",
+    "cassette_library_dir": "the llm_cassette_dir ini option",
+    "path_transformer": "the marker's name argument",
+    "match_requests_on": "match_on=[...]",
+}
 
 
 class RecordMode(str, Enum):
@@ -83,8 +101,11 @@ class CassetteOptions:
     redact_query_keys: tuple[str, ...] = ()
     redact_json_fields: tuple[str, ...] = ()
     redact_values: tuple[str, ...] = ()
-    #: Called with each interaction's request / response before it is stored; None drops it.
+    #: Called with each request (redacted) before it is matched or stored; what it returns is
+    #: what is matched and stored, and None lets that one request through to the network,
+    #: unrecorded, in every mode (vcrpy's meaning).
     before_record_request: RequestHook | None = None
+    #: Called with each recorded response before it is stored; None leaves the interaction out.
     before_record_response: ResponseHook | None = None
 
     @classmethod
@@ -101,9 +122,12 @@ class CassetteOptions:
         known = self.names()
         unknown = sorted(set(options) - known)
         if unknown:
+            hints = "".join(
+                f"; {name} is vcrpy's: {VCRPY_EQUIVALENTS[name]}" for name in unknown if name in VCRPY_EQUIVALENTS
+            )
             raise CassetteError(
                 f"{where}: unknown option{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
-                f"(known options: {', '.join(sorted(known))})"
+                f"(known options: {', '.join(sorted(known))}){hints}"
             )
         changes: dict[str, Any] = {}
         for name, value in options.items():
@@ -121,9 +145,14 @@ def _normalise(name: str, value: Any) -> Any:
     if name == "match_on":
         if value is None:
             return DEFAULT_MATCH_ON
-        if isinstance(value, str) or not isinstance(value, Iterable):
+        if isinstance(value, str):
+            if value in MATCH_ON_PRESETS:
+                return MATCH_ON_PRESETS[value]
+            presets = ", ".join(repr(p) for p in MATCH_ON_PRESETS)
+            raise CassetteError(f"match_on must be a list of matcher names or callables, or {presets}; not {value!r}")
+        if not isinstance(value, Iterable):
             raise CassetteError(f"match_on must be a list of matcher names or callables, not {value!r}")
-        return tuple(value)
+        return tuple("url" if m == "uri" else m for m in value)
     if name == "ignore_hosts":
         return frozenset(h.lower() for h in _strings(value, name))
     if name in ("ignore_body_fields", "redact_headers", "redact_query_keys", "redact_json_fields", "redact_values"):

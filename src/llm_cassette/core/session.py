@@ -19,7 +19,7 @@ from .. import storage
 from ..errors import CassetteError, CassetteMiss
 from ..faults import FaultSet, drop_interaction
 from .interactions import InteractionList
-from .matchers import MatchRules
+from .matchers import BodyMatcher, MatchRules
 from .miss import DEFAULT_HINT, miss_message
 from .models import CassetteData, Interaction, Request
 from .options import CassetteOptions, RecordMode
@@ -42,6 +42,15 @@ class SaveContext:
     #: Every test that uses this file runs in this run, so an `all` re-recording may start it afresh.
     #: False when the run was narrowed (one test by node id, `--lf`, `-k`): the others' stay.
     all_users_run: bool = True
+
+
+@dataclass(frozen=True)
+class BodyDrift:
+    """A replayed interaction whose recorded request body differs from the one sent."""
+
+    index: int
+    recorded: Request
+    differences: tuple[str, ...]
 
 
 @dataclass
@@ -85,6 +94,11 @@ class Session:
         self.misses: list[CassetteMiss] = []
         self.play_count = 0
         self.passthrough_count = 0
+        #: Replays whose request body differs from the recording's: they match only because
+        #: `match_on` leaves the body out (say, `match_on="vcrpy"`), and miss once it does not.
+        self.body_drift: list[BodyDrift] = []
+        names = [m for m in self.rules.match_on if isinstance(m, str)]
+        self._drift_rule = BodyMatcher(self.rules.ignore_body_fields) if "body" not in names else None
         self._kept: list[Interaction] = []  # `all` mode appending to this run's own recording
         self._entries: list[Interaction | Recording] = []
         self._finalized: dict[int, Interaction | None] = {}
@@ -228,7 +242,11 @@ class Session:
         """Decide what `request` gets. Raises `CassetteMiss` when nothing may answer it."""
         __tracebackhide__ = True
         ignore = self.options.ignore_hosts
-        if ignore and (urlsplit(request.url).hostname or "").lower() in ignore:
+        view: Request | None = self.view(request)
+        hook = self.options.before_record_request
+        if view is not None and hook is not None:
+            view = hook(view)  # vcrpy's meaning: what the hook returns is what is matched
+        if view is None or (ignore and (urlsplit(request.url).hostname or "").lower() in ignore):
             with self._lock:
                 self.passthrough_count += 1
             return Plan("passthrough")
@@ -239,7 +257,7 @@ class Session:
             if fault is not None and fault.kind != "drop":  # an injected failure is there to be retried
                 answer = FaultSet.answer(fault, request)
                 return Plan("replay", interaction=shorten_backoff(answer) if shorten else answer)
-            found = self._match(request) if self.record_mode is not RecordMode.ALL else None
+            found = self._match(view) if self.record_mode is not RecordMode.ALL else None
             if found is not None:
                 interaction = answer_for(self.recorded.items[found], request)
                 if fault is not None:  # `drop`: the recorded response, cut
@@ -256,11 +274,15 @@ class Session:
             self.misses.append(miss)
         raise miss
 
-    def _match(self, request: Request) -> int | None:
-        found = self.recorded.take(self.view(request))
+    def _match(self, view: Request) -> int | None:
+        found = self.recorded.take(view)
         if found is not None:
             self._entries.append(self.recorded.items[found])
             self.play_count += 1
+            if self._drift_rule is not None:
+                differs = self._drift_rule.explain(view, self.recorded.items[found].request)
+                if differs:
+                    self.body_drift.append(BodyDrift(found, self.recorded.items[found].request, tuple(differs)))
         return found
 
     def view(self, request: Request) -> Request:

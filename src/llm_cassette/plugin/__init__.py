@@ -20,23 +20,24 @@ import pytest
 
 from .. import stacks
 from ..core.age import too_old
-from ..core.lifecycle import ActiveCassette
 from ..core.network import network_policy
 from ..core.options import RecordMode
 from ..core.session import Session
 from ..errors import CassetteError, StaleCassetteWarning, UnusedInteractionsWarning
 from ..storage import orphan_cassettes, parse_cache
-from .fixtures import llm_cassette, llm_fake_server
-from .marker import MARKER, build_session, marker_options, wants_cassette
+from .fixtures import _llm_cassette_session, llm_cassette, llm_cassette_config, llm_fake_server
+from .marker import MARKER, marker_options, wants_cassette
 from .network import PLUGIN_NAME, NetworkWatch
 from .options import add_options, parse_cache_dir, read_settings
 from .paths import cassette_dir, default_cassette_path
-from .replay_env import restore_env, set_placeholder_keys, unused_message
+from .replay_env import restore_env, unused_message
 from .run_stats import CassetteStats, stats_for, summary_line
 from .sharing import count_running
 from .state import (
     ACTIVE,
+    BODY_DRIFT,
     COMMITTED,
+    DRIFT_REPORT,
     FAILED,
     INTERRUPTED,
     ITEM_STATS,
@@ -57,8 +58,14 @@ from .state import (
 )
 from .verify import VerifyResult, read_verify_settings, refresh_changed, report_rows, summary_lines, verify_result
 
-__all__ = ["UnusedInteractionsWarning", "llm_cassette", "llm_fake_server", "record_mode"]
-
+__all__ = [
+    "UnusedInteractionsWarning",
+    "_llm_cassette_session",
+    "llm_cassette",
+    "llm_cassette_config",
+    "llm_fake_server",
+    "record_mode",
+]
 
 _configs: list[pytest.Config] = []
 
@@ -117,21 +124,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 # --- around each test ---------------------------------------------------------------------------
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    # A plain (not wrapper) hook, so that a bad cassette or option errors this test's setup cleanly.
-    if wants_cassette(item):
-        try:
-            active = ActiveCassette(build_session(item))
-            active.start()
-        except CassetteError as exc:
-            pytest.fail(str(exc), pytrace=False)
-        item.stash[ACTIVE] = active
-        item.config.stash[RUNNING].append(item)
-        if active.session.replays_only:
-            item.stash[PLACEHOLDER_ENV] = set_placeholder_keys()
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, None]:
     outcome = yield
@@ -174,6 +166,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         verified = item.stash.get(ITEM_VERIFIED, None)
         if verified is not None:
             report.llm_verify = verified.to_dict()
+        drift = item.stash.get(BODY_DRIFT, None)
+        if drift:
+            report.llm_cassette_body_drift = drift
 
 
 @pytest.hookimpl(hookwrapper=True, trylast=True)
@@ -193,6 +188,8 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
     if committed is not None and not skipped:
         shared = active.session.context.shared
         item.stash[ITEM_VERIFIED] = verify_result(item.nodeid, committed, active.session, failed=failed, shared=shared)
+    if active.session.body_drift:
+        item.stash[BODY_DRIFT] = drift_lines(item.nodeid, active.session)
     # A test that skipped itself (pytest.skip() in its body) stopped before using its cassette.
     if not failed and not skipped and not item.config.stash[SETTINGS].strict:
         unused = unused_message(active.session)
@@ -253,6 +250,15 @@ def _interrupted_note(session: Session, saved: bool) -> str | None:
     return None
 
 
+def drift_lines(nodeid: str, session: Session) -> list[str]:
+    """For the run's body-drift section: each replay whose recorded body differs from the sent one."""
+    lines = []
+    for drift in session.body_drift:
+        lines.append(f"{nodeid}: interaction #{drift.index + 1} {drift.recorded.method} {drift.recorded.url}")
+        lines.extend(f"    {d}" for d in drift.differences[:5])
+    return lines
+
+
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -263,6 +269,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     verified = getattr(report, "llm_verify", None)
     if report.when == "teardown" and isinstance(verified, dict) and _configs:
         _configs[-1].stash[VERIFIED].append(VerifyResult.from_dict(verified))
+    drift = getattr(report, "llm_cassette_body_drift", None)
+    if report.when == "teardown" and isinstance(drift, list) and _configs:
+        _configs[-1].stash.setdefault(DRIFT_REPORT, []).append([str(line) for line in drift])
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -340,16 +349,27 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for o in orphans:
             terminalreporter.write_line(f"  {o}")
         terminalreporter.write_line("Delete them with `llm-cassette prune --delete`.")
-    watch = config.pluginmanager.get_plugin(PLUGIN_NAME)
-    unrecorded = watch.unrecorded if isinstance(watch, NetworkWatch) else 0
-    if (stats or unrecorded) and config.get_verbosity() >= 0:
-        terminalreporter.write_line(summary_line(stats, unrecorded=unrecorded))
     verify = config.stash.get(VERIFY, None)
     if verify is not None and getattr(config, "workerinput", None) is None:
         terminalreporter.section("llm-cassette: the live API against the committed cassettes (--llm-verify)", sep="-")
         refreshed, kept = config.stash.get(REFRESHED, ([], []))
         for line in summary_lines(config.stash[VERIFIED], verify, refreshed, kept):
             terminalreporter.write_line(line)
+    drift = config.stash.get(DRIFT_REPORT, [])
+    if drift:
+        tests = f"{len(drift)} test{'s' if len(drift) > 1 else ''}"
+        terminalreporter.section(f"llm-cassette: {tests} would miss with body matching", sep="-")
+        for lines in sorted(drift):
+            for line in lines:
+                terminalreporter.write_line(line)
+        terminalreporter.write_line(
+            "They replay a recording whose request body differs from what they send: their match_on leaves "
+            "the body out. Re-record them (`pytest --record NODEID`), then match on the body."
+        )
+    watch = config.pluginmanager.get_plugin(PLUGIN_NAME)
+    unrecorded = watch.unrecorded if isinstance(watch, NetworkWatch) else 0
+    if (stats or unrecorded) and config.get_verbosity() >= 0:
+        terminalreporter.write_line(summary_line(stats, unrecorded=unrecorded))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -1,4 +1,5 @@
-"""The plugin's fixtures: the current test's cassette and the bundled fake LLM server."""
+"""The plugin's fixtures: the project-wide options, the current test's cassette (started here,
+where the options fixture can be resolved) and the bundled fake LLM server."""
 
 from __future__ import annotations
 
@@ -8,8 +9,48 @@ from typing import Any
 import pytest
 
 from ..core.cassette import Cassette
+from ..core.lifecycle import ActiveCassette
 from ..errors import CassetteError
-from .state import ACTIVE
+from .marker import build_session, wants_cassette
+from .replay_env import set_placeholder_keys
+from .state import ACTIVE, PLACEHOLDER_ENV, RUNNING
+
+
+@pytest.fixture
+def llm_cassette_config() -> dict[str, Any]:
+    """Options for every cassette in its scope, under the markers' own (pytest-recording's
+    `vcr_config`). Override it in a `conftest.py` or a module, with any scope:
+
+        @pytest.fixture(scope="session")
+        def llm_cassette_config():
+            return {"match_on": "vcrpy", "ignore_hosts": ["auth.example.com"]}
+    """
+    return {}
+
+
+@pytest.fixture(autouse=True)
+def _llm_cassette_session(request: pytest.FixtureRequest) -> None:
+    """Start the cassette of a test that wants one, before the test's own function fixtures.
+
+    A fixture rather than a setup hook, so that `llm_cassette_config` (whatever its scope) can be
+    resolved; the teardown hook stops and saves it after every fixture has finished.
+    """
+    item = request.node
+    if not isinstance(item, pytest.Item) or not wants_cassette(item) or ACTIVE in item.stash:
+        return
+    error: str | None = None
+    try:
+        project = request.getfixturevalue("llm_cassette_config")
+        active = ActiveCassette(build_session(item, project))
+        active.start()
+    except CassetteError as exc:
+        error = str(exc)  # failed outside the `except`: the report shows the message once, unchained
+    if error is not None:
+        pytest.fail(error, pytrace=False)
+    item.stash[ACTIVE] = active
+    item.config.stash[RUNNING].append(item)
+    if active.session.replays_only:
+        item.stash[PLACEHOLDER_ENV] = set_placeholder_keys()
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +68,7 @@ def llm_fake_server() -> Iterator[Any]:
 
 
 @pytest.fixture
-def llm_cassette(request: pytest.FixtureRequest) -> Cassette:
+def llm_cassette(request: pytest.FixtureRequest, _llm_cassette_session: None) -> Cassette:
     """The current test's cassette: `path`, `interactions`, `requests` (sent, in order), `play_count`."""
     active = request.node.stash.get(ACTIVE, None)
     if active is None:  # pragma: no cover - setup always creates it for tests using the fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +38,22 @@ def wants_cassette(item: pytest.Item) -> bool:
     return item.get_closest_marker(MARKER) is not None or MARKER in getattr(item, "fixturenames", ())
 
 
-def build_session(item: pytest.Item) -> Session:
-    """The session for this test: its file, the marker's options, the run's record mode."""
+def build_session(item: pytest.Item, project: Mapping[str, Any] | None = None) -> Session:
+    """The session for this test: its file, its options, the run's record mode.
+
+    Options in layers, each over the one before: the ini options, the `llm_cassette_config`
+    fixture (`project`), then the markers (module, class, function). The record mode from the
+    command line or the environment wins over all of them.
+    """
     name, raw = marker_options(item)
-    options = CassetteOptions.from_mapping(raw, f"{item.nodeid}: @pytest.mark.{MARKER}")
-    forced: RecordMode | None = item.config.stash[SETTINGS].record_mode
+    settings = item.config.stash[SETTINGS]
+    options = settings.defaults
+    if project:
+        if not isinstance(project, Mapping):
+            raise CassetteError(f"{item.nodeid}: the llm_cassette_config fixture must return a dict, not {project!r}")
+        options = options.merged(project, f"{item.nodeid}: llm_cassette_config")
+    options = options.merged(raw, f"{item.nodeid}: @pytest.mark.{MARKER}")
+    forced: RecordMode | None = settings.record_mode
     options = options.merged({"record_mode": forced or options.record_mode or RecordMode.NONE})
     path = default_cassette_path(item, name)
     verify = item.config.stash.get(VERIFY, None)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ..core.age import parse_max_age
+from ..core.matchers import MatchRules
 from ..core.network import NetworkPolicy
-from ..core.options import RECORD_MODE_ENV, RecordMode, mode_from_env
+from ..core.options import MATCH_ON_PRESETS, RECORD_MODE_ENV, CassetteOptions, RecordMode, mode_from_env
 from ..errors import CassetteError
 
 
@@ -114,6 +116,40 @@ def add_options(parser: pytest.Parser) -> None:
         "warn when a replayed cassette was recorded longer ago than this (90d, 12w, 36h)",
         default="",
     )
+    # Project-wide cassette options: under the `llm_cassette_config` fixture and the markers.
+    parser.addini("llm_cassette_record_mode", "record mode where no marker, flag or environment sets one")
+    parser.addini("llm_cassette_match_on", "match rules for every cassette: names, or `vcrpy`", type="args")
+    for name, what in PROJECT_LIST_OPTIONS.items():
+        parser.addini(f"llm_cassette_{name}", what, type="linelist")
+    parser.addini("llm_cassette_allow_playback_repeats", "replay the last match again for every cassette", type="bool")
+
+
+#: The list options a project can set once in its ini file (`llm_cassette_<name>`).
+PROJECT_LIST_OPTIONS = {
+    "ignore_hosts": "hosts whose requests go to the network unrecorded, for every cassette",
+    "ignore_body_fields": "JSON body fields left out of matching, for every cassette",
+    "redact_headers": "headers redacted on record (besides the built-in ones), for every cassette",
+    "redact_query_keys": "query keys redacted on record (besides the built-in ones), for every cassette",
+    "redact_json_fields": "JSON body fields redacted on record, for every cassette",
+}
+
+
+def project_options(config: pytest.Config) -> dict[str, Any]:
+    """The cassette options the ini file sets (only those it sets), as keyword options."""
+    out: dict[str, Any] = {}
+    mode = str(config.getini("llm_cassette_record_mode") or "").strip()
+    if mode:
+        out["record_mode"] = mode
+    match_on = list(config.getini("llm_cassette_match_on") or [])
+    if match_on:
+        out["match_on"] = match_on[0] if len(match_on) == 1 and match_on[0] in MATCH_ON_PRESETS else match_on
+    for name in PROJECT_LIST_OPTIONS:
+        values = list(config.getini(f"llm_cassette_{name}") or [])
+        if values:
+            out[name] = values
+    if config.getini("llm_cassette_allow_playback_repeats"):
+        out["allow_playback_repeats"] = True
+    return out
 
 
 def parse_cache_dir(config: pytest.Config) -> Path | None:
@@ -137,6 +173,8 @@ class RunSettings:
     network: NetworkPolicy
     #: Warn about replayed cassettes recorded longer ago than this (`llm_cassette_max_age`).
     max_age: timedelta | None = None
+    #: Cassette options from the ini file, validated: the bottom layer of every test's options.
+    defaults: CassetteOptions = field(default_factory=CassetteOptions)
 
 
 def read_settings(config: pytest.Config) -> RunSettings:
@@ -160,9 +198,12 @@ def read_settings(config: pytest.Config) -> RunSettings:
     raw_age = str(config.getini("llm_cassette_max_age") or "").strip()
     try:
         max_age = parse_max_age(raw_age, "llm_cassette_max_age") if raw_age else None
+        defaults = CassetteOptions.from_mapping(project_options(config), "ini options llm_cassette_*")
+        MatchRules.build(defaults.match_on, defaults.ignore_body_fields)  # a bad matcher name fails now
     except CassetteError as exc:
         raise pytest.UsageError(str(exc)) from None
     return RunSettings(
+        defaults=defaults,
         record_mode=mode,
         strict=bool(config.getini("llm_cassette_strict")) if strict is None else True,
         network=NetworkPolicy(

@@ -19,6 +19,8 @@ SKIPPED = pytest.StashKey[bool]()
 ITEM_STATS = pytest.StashKey[CassetteStats]()
 #: Where the network journal stood when the test's setup began.
 NETWORK_MARK = pytest.StashKey[tuple[int, int]]()
+#: Lines of the body-drift report for this test (replays that match only without the body).
+BODY_DRIFT = pytest.StashKey[list[str]]()
 
 SETTINGS = pytest.StashKey[RunSettings]()
 PREVIOUS_POLICY = pytest.StashKey[NetworkPolicy]()
@@ -42,3 +44,5 @@ VERIFIED = pytest.StashKey[list[VerifyResult]]()
 ITEM_VERIFIED = pytest.StashKey[VerifyResult]()
 #: `--llm-verify --record`: (cassettes refreshed, cassettes left alone because a test failed).
 REFRESHED = pytest.StashKey[tuple[list[str], list[str]]]()
+#: One list of body-drift lines per test of the run (from the workers, with xdist).
+DRIFT_REPORT = pytest.StashKey[list[list[str]]]()
