@@ -1,0 +1,114 @@
+"""docs/migrating.md's "Step by step", followed literally on a realistic pytest-recording suite.
+
+`tests/data/vcr_suite/` is a multi-module vcrpy suite written for this purpose and recorded by
+pytest-recording against the fake server (`record_cassettes.py` there): a custom serializer that
+stores JSON bodies as `parsed_body`, `vcr_config` in `conftest.py` with `filter_headers` and
+`decode_compressed_response`, a module overriding it (gzip bodies kept as `!!binary`), two
+modules of the same name in two folders, sync, asyncio and anyio tests, and one test whose prompt
+was reworded after it was recorded. The test copies it, runs the guide's commands verbatim
+(console lines run in a shell, the Python block appended where its title says), and checks that
+the suite passes offline and that the drifted test, and only it, is listed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GUIDE = ROOT / "docs" / "migrating.md"
+SUITE = Path(__file__).parent / "data" / "vcr_suite"
+SUITE_TESTS = 9
+
+
+def guide_steps() -> list[tuple[str, str]]:
+    """("shell", command) and ("append:<file>", code) in the order "Step by step" gives them."""
+    text = GUIDE.read_text(encoding="utf-8")
+    section = text.split("## Step by step", 1)[1].split("\n## ", 1)[0]
+    steps: list[tuple[str, str]] = []
+    fence = re.compile(r'^ *```(\w+)(?: title="([^"]+)")?\n(.*?)^ *```$', re.MULTILINE | re.DOTALL)
+    for m in fence.finditer(section):
+        lang, title, body = m.group(1), m.group(2), m.group(3)
+        lines = [line.strip() for line in body.splitlines()]
+        if lang == "console":
+            steps += [("shell", line[2:]) for line in lines if line.startswith("$ ")]
+        elif lang == "python":
+            assert title and title.endswith(" (add)"), f"a Python block of the guide says where it goes: {title!r}"
+            indent = min(len(line) - len(line.lstrip()) for line in body.splitlines() if line.strip())
+            code = "\n".join(line[indent:] for line in body.splitlines())
+            steps.append((f"append:{title.removesuffix(' (add)')}", code + "\n"))
+    return steps
+
+
+def shell(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    target = tmp_path / "project"
+    shutil.copytree(SUITE, target, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache", "record_cassettes.py"))
+    return target
+
+
+@pytest.fixture
+def env() -> dict[str, str]:
+    """A terminal with this venv first on PATH and no key, base URL or pytest options set."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_", "PYTEST_", "LLM_"))}
+    base["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{base.get('PATH', '')}"
+    return base
+
+
+def test_the_vcrpy_suite_passes_under_pytest_recording_before_the_migration(project: Path, env: dict[str, str]) -> None:
+    result = shell("pytest -p no:llm_cassette -p no:cassetter -p no:cacheprovider --block-network", project, env)
+    assert f"{SUITE_TESTS} passed" in result.stdout, result.stdout + result.stderr
+
+
+def test_following_the_guide_migrates_the_suite(project: Path, env: dict[str, str]) -> None:
+    steps = guide_steps()
+    assert [kind for kind, _ in steps] == ["shell", "append:tests/conftest.py", "shell", "shell"]
+    outputs = []
+    for kind, what in steps:
+        if kind == "shell":
+            # cassetter cannot load beside pytest-recording; the guide's suite has only pytest-recording.
+            command = what if not what.startswith("pytest") else what + " -p no:cassetter"
+            result = shell(command, project, env)
+            assert result.returncode == 0, f"$ {command}\n{result.stdout}\n{result.stderr}"
+            outputs.append(result.stdout)
+        else:
+            target = project / kind.removeprefix("append:")
+            target.write_text(target.read_text() + what)
+
+    converted = sorted(p.relative_to(project).as_posix() for p in (project / "cassettes").rglob("*.yaml"))
+    assert converted == [
+        "cassettes/tests/models/test_chat/test_capital.yaml",
+        "cassettes/tests/models/test_tools/test_tool_call.yaml",
+        "cassettes/tests/test_anthropic/test_message.yaml",
+        "cassettes/tests/test_anthropic/test_streamed_message.yaml",
+        "cassettes/tests/test_async_chat/test_embeddings.yaml",
+        "cassettes/tests/test_async_chat/test_two_questions.yaml",
+        "cassettes/tests/test_chat/test_capital.yaml",
+        "cassettes/tests/test_chat/test_joke.yaml",
+        "cassettes/tests/test_chat/test_streamed_greeting.yaml",
+    ]
+    run = outputs[-1]
+    assert f"{SUITE_TESTS} passed" in run
+    assert "0 network calls" in run
+    drift = run.split("would miss with body matching", 1)[1]
+    assert "llm-cassette: 1 test would miss with body matching" in run
+    assert "tests/test_chat.py::test_joke: interaction #1 POST https://api.openai.com/v1/chat/completions" in drift
+    assert "body.messages[0].content: sent 'Tell me a short joke about cats', recorded 'Tell me a joke'" in drift
+
+    # Step 5, tightening: without the preset, exactly the listed test misses (before its re-recording).
+    conftest = project / "tests" / "conftest.py"
+    conftest.write_text(conftest.read_text().replace('{"match_on": "vcrpy"}', "{}"))
+    tightened = shell("pytest -p no:cassetter", project, env)
+    assert tightened.returncode == 1
+    assert f"1 failed, {SUITE_TESTS - 1} passed" in tightened.stdout
+    assert "FAILED tests/test_chat.py::test_joke" in tightened.stdout
