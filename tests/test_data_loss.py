@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from textwrap import dedent
 from typing import Any
 
 import openai
@@ -310,19 +311,30 @@ def test_a_second_session_with_other_options_on_an_open_file_is_refused(
         assert prompts_in(cassette) == ["kept"]
 
 
+#: The head of the test files the tests below run: `ask(q)`, one chat completion from the fake server.
+ASKING = """\
+import os
+import openai
+import pytest
+
+def ask(q):
+    c = openai.OpenAI(base_url=os.environ["OPENAI_BASE_URL"], api_key="sk-fake-data-loss-key-0000", max_retries=0)
+    return c.chat.completions.create(model="m", messages=[{"role": "user", "content": q}])
+
+"""
+
+
+def asking(body: str) -> str:
+    return ASKING + dedent(body)
+
+
 def test_the_plugin_and_use_cassette_on_one_file_in_one_test_merge(
     pytester: pytest.Pytester, fake_env: FakeServer
 ) -> None:
     pytester.makepyfile(
-        test_nested="""
-        import os
-        import openai
-        import pytest
+        test_nested=asking(
+            """
         from llm_cassette import use_cassette
-
-        def ask(q):
-            c = openai.OpenAI(base_url=os.environ["OPENAI_BASE_URL"], api_key="sk-fake-nested-0000", max_retries=0)
-            return c.chat.completions.create(model="m", messages=[{"role": "user", "content": q}])
 
         @pytest.mark.llm_cassette
         def test_both(llm_cassette):
@@ -330,6 +342,7 @@ def test_the_plugin_and_use_cassette_on_one_file_in_one_test_merge(
             with use_cassette(llm_cassette.path, record_mode=llm_cassette.record_mode):
                 ask("block")
         """
+        )
     )
     pytester.runpytest("--record").assert_outcomes(passed=1)
     assert prompts_in(pytester.path / "cassettes/test_nested/test_both.yaml") == ["marker", "block"]
@@ -342,16 +355,13 @@ def test_a_cassette_path_that_is_a_folder_is_a_clear_error_before_anything_is_se
     pytester: pytest.Pytester, fake_env: FakeServer
 ) -> None:
     pytester.makepyfile(
-        test_folder="""
-        import os
-        import openai
-        import pytest
-
+        test_folder=asking(
+            """
         @pytest.mark.llm_cassette
         def test_folder():
-            c = openai.OpenAI(base_url=os.environ["OPENAI_BASE_URL"], api_key="sk-fake-folder-0000", max_retries=0)
-            c.chat.completions.create(model="m", messages=[{"role": "user", "content": "hello"}])
+            ask("hello")
         """
+        )
     )
     folder = pytester.path / "cassettes/test_folder/test_folder.yaml"
     (folder / "inside").mkdir(parents=True)
@@ -384,18 +394,15 @@ def test_parametrize_ids_differing_only_in_unsafe_characters_get_their_own_casse
     pytester: pytest.Pytester, fake_env: FakeServer
 ) -> None:
     pytester.makepyfile(
-        test_ids="""
-        import os
-        import openai
-        import pytest
-
+        test_ids=asking(
+            """
         @pytest.mark.llm_cassette
         @pytest.mark.parametrize("q", ["a/b", "a_b", "a:b", "a b", "plain"])
         def test_q(q):
-            c = openai.OpenAI(base_url=os.environ["OPENAI_BASE_URL"], api_key="sk-fake-ids-0000", max_retries=0)
-            reply = c.chat.completions.create(model="m", messages=[{"role": "user", "content": q}])
+            reply = ask(q)
             assert reply.choices[0].message.content == "Echo: " + q
         """
+        )
     )
     pytester.runpytest("--record").assert_outcomes(passed=5)
     files = sorted(p.name for p in (pytester.path / "cassettes/test_ids").iterdir())
@@ -436,19 +443,16 @@ def test_unused_warning_is_not_given_to_a_test_that_skipped_itself(
     pytester: pytest.Pytester, fake_env: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytester.makepyfile(
-        test_skip="""
-        import os
-        import openai
-        import pytest
-
+        test_skip=asking(
+            """
         @pytest.mark.llm_cassette
         def test_maybe():
-            c = openai.OpenAI(base_url=os.environ["OPENAI_BASE_URL"], api_key="sk-fake-skip-0000", max_retries=0)
-            c.chat.completions.create(model="m", messages=[{"role": "user", "content": "one"}])
+            ask("one")
             if os.environ.get("SKIP_NOW"):
                 pytest.skip("not today")
-            c.chat.completions.create(model="m", messages=[{"role": "user", "content": "two"}])
+            ask("two")
         """
+        )
     )
     pytester.runpytest("--record").assert_outcomes(passed=1)
     monkeypatch.setenv("SKIP_NOW", "1")
