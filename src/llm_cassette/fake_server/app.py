@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from .anthropic_routes import answer_count_tokens, answer_messages
-from .context import handle
+from .context import Handler, handle
 from .openai_routes import answer_chat_completions, answer_embeddings, answer_models, answer_responses
 from .replies import JSONDict
 from .state import CountingMiddleware, reset_state
 from .streaming import install_drop_log_filter
 
 __all__ = ["create_app"]
+
+#: The provider endpoints: (method, path, what answers it). A GET has no body to parse.
+ROUTES: tuple[tuple[str, str, Handler], ...] = (
+    ("POST", "/v1/chat/completions", answer_chat_completions),
+    ("POST", "/v1/embeddings", answer_embeddings),
+    ("GET", "/v1/models", answer_models),
+    ("POST", "/v1/responses", answer_responses),
+    ("POST", "/v1/messages", answer_messages),
+    ("POST", "/v1/messages/count_tokens", answer_count_tokens),
+)
+
+
+def endpoint(answer: Handler, *, needs_body: bool) -> Callable[[Request], Awaitable[Response]]:
+    async def route(request: Request) -> Response:
+        return await handle(request, answer, needs_body=needs_body)
+
+    route.__name__ = answer.__name__.removeprefix("answer_")
+    return route
 
 
 def create_app() -> FastAPI:
@@ -28,29 +48,8 @@ def create_app() -> FastAPI:
     app.add_middleware(CountingMiddleware)
     install_drop_log_filter()
 
-    @app.post("/v1/chat/completions")
-    async def chat_completions(request: Request) -> Response:
-        return await handle(request, answer_chat_completions)
-
-    @app.post("/v1/embeddings")
-    async def embeddings(request: Request) -> Response:
-        return await handle(request, answer_embeddings)
-
-    @app.get("/v1/models")
-    async def models(request: Request) -> Response:
-        return await handle(request, answer_models, needs_body=False)
-
-    @app.post("/v1/responses")
-    async def responses(request: Request) -> Response:
-        return await handle(request, answer_responses)
-
-    @app.post("/v1/messages")
-    async def messages(request: Request) -> Response:
-        return await handle(request, answer_messages)
-
-    @app.post("/v1/messages/count_tokens")
-    async def count_tokens(request: Request) -> Response:
-        return await handle(request, answer_count_tokens)
+    for method, path, answer in ROUTES:
+        app.add_api_route(path, endpoint(answer, needs_body=method == "POST"), methods=[method])
 
     @app.get("/_fake/stats")
     async def stats() -> JSONDict:
