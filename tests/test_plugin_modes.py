@@ -326,7 +326,7 @@ def test_changed_prompt_names_the_field_and_suggests_record(pytester: pytest.Pyt
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*CassetteMiss*",
+            "llm-cassette: no recorded interaction matches this request (none mode)",
             "*cassette: *test_prompt.yaml*",
             "*request:  POST http://127.0.0.1:*/v1/chat/completions*",
             "*closest:  interaction #1*",

@@ -25,7 +25,15 @@ def miss_message(
     existed: bool,
     hint: str,
     why: str | None = None,
+    record_hint: str | None = None,
+    read_only: bool = False,
 ) -> str:
+    """The miss's explanation: the cassette, the request, why nothing matched, and what to do.
+
+    `hint` says how to re-record a cassette that holds recordings; `record_hint` (default: `hint`)
+    how to record one that was never recorded. A `read_only` cassette is never written, so the
+    message says what to do instead of recording.
+    """
     lines = [f"llm-cassette: no recorded interaction matches this request ({mode.value} mode)"]
     lines.append(f"  cassette: {path}")
     # The message lands in CI logs: show the request as it would be recorded, secrets redacted.
@@ -54,5 +62,14 @@ def miss_message(
             lines.append(f"  closest:  interaction #{best + 1}: {rec.method} {rec.url}")
             for d in rules.differences(shown, rec):
                 lines.append(f"  differs:  {d}")
-    lines.append(f"To re-record: {hint}")
+    if read_only:
+        lines.append(
+            "This test uses the cassette read_only (it replays it and never writes it), so recording "
+            "cannot add this request: record it in the test that owns the cassette (without read_only), "
+            "or remove read_only from this test"
+        )
+    elif not existed or not len(recorded):
+        lines.append(f"To record: {record_hint or hint}")
+    else:
+        lines.append(f"To re-record: {hint}")
     return "\n".join(lines)

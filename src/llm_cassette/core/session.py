@@ -35,6 +35,8 @@ class SaveContext:
 
     #: How to re-record, as the miss message says it.
     rerecord_hint: str = DEFAULT_HINT
+    #: How to record a cassette never recorded (no file, or no interactions); None: `rerecord_hint`.
+    record_hint: str | None = None
     #: Another session of this run already recorded into this file: add to what it wrote.
     appends_to_run: bool = False
     #: Other tests use (or may use) this file: what this one does not use belongs to another.
@@ -302,6 +304,8 @@ class Session:
             existed=self.existed,
             hint=self.context.rerecord_hint,
             why=why,
+            record_hint=self.context.record_hint,
+            read_only=self.options.read_only,
         )
 
 

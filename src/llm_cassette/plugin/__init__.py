@@ -25,6 +25,7 @@ from ..core.options import RecordMode
 from ..core.session import Session
 from ..errors import CassetteError, StaleCassetteWarning, UnusedInteractionsWarning
 from ..storage import orphan_cassettes, parse_cache
+from .failure_report import PluginFailure, rewrite_report
 from .fixtures import _llm_cassette_session, llm_cassette, llm_cassette_config, llm_fake_server
 from .marker import MARKER, marker_options, wants_cassette
 from .network import PLUGIN_NAME, NetworkWatch
@@ -136,16 +137,15 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, None]:
         if outcome.excinfo is None and item.config.stash[SETTINGS].strict:
             unused = unused_message(session)
             if unused:
-                outcome.force_exception(pytest.fail.Exception(unused + "\n(--llm-cassette-strict)", pytrace=False))
+                outcome.force_exception(PluginFailure(unused + "\n(--llm-cassette-strict)"))
         return
     if outcome.excinfo is None:
         # The application caught the miss (e.g. turned it into a 503): the test must still fail.
         more = f"\n({len(session.misses) - 1} more unmatched request(s))" if len(session.misses) > 1 else ""
         outcome.force_exception(
-            pytest.fail.Exception(
-                f"a request matched no recorded interaction, and the code under test caught the error:\n"
-                f"{miss.message}{more}",
-                pytrace=False,
+            PluginFailure(
+                f"llm-cassette: a request matched no recorded interaction, and the code under test caught "
+                f"the error:\n{miss.message}{more}"
             )
         )
 
@@ -154,6 +154,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, None]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield
     report = outcome.get_result()
+    rewrite_report(item, call, report)
     if report.failed and call.when in ("setup", "call"):
         item.stash[FAILED] = True
     if report.skipped and call.when in ("setup", "call"):

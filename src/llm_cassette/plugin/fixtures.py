@@ -38,15 +38,17 @@ def _llm_cassette_session(request: pytest.FixtureRequest) -> None:
     item = request.node
     if not isinstance(item, pytest.Item) or not wants_cassette(item) or ACTIVE in item.stash:
         return
-    error: str | None = None
+    error: CassetteError | None = None
     try:
         project = request.getfixturevalue("llm_cassette_config")
         active = ActiveCassette(build_session(item, project))
         active.start()
     except CassetteError as exc:
-        error = str(exc)  # failed outside the `except`: the report shows the message once, unchained
+        error = exc
     if error is not None:
-        pytest.fail(error, pytrace=False)
+        # Raised outside the `except`: the error once, not chained to the parser's; the report
+        # shows its message only (failure_report).
+        raise error from None
     item.stash[ACTIVE] = active
     item.config.stash[RUNNING].append(item)
     if active.session.replays_only:

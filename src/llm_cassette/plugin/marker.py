@@ -71,6 +71,7 @@ def build_session(item: pytest.Item, project: Mapping[str, Any] | None = None) -
         path, sharing = legacy, Sharing(shared=True, all_users_run=False)
     context = SaveContext(
         rerecord_hint=f"pytest --record {item.nodeid!r}   (or --llm-record-mode=all to record it from scratch)",
+        record_hint=f"pytest --record {item.nodeid!r}",
         appends_to_run=str(path) in written,
         # A cassette other tests share: what this test does not use, another one does.
         shared=sharing.shared,

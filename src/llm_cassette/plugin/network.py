@@ -18,6 +18,7 @@ import pytest
 from ..core.lifecycle import ActiveCassette
 from ..core.network import Connection, journal, unrecorded
 from ..errors import NothingRecordedWarning
+from .failure_report import PluginFailure
 from .marker import MARKER
 from .state import ACTIVE, NETWORK_MARK
 
@@ -58,7 +59,13 @@ def missing_cassette_message(item: pytest.Item, active: ActiveCassette, seen: li
     if seen:
         lines.append("The network guard saw connections that no cassette records:")
         lines.append(_describe(seen))
-    lines.append(f"To record it: pytest --record {item.nodeid!r}")
+    if session.options.read_only:
+        lines.append(
+            "This test uses it read_only (it only replays it): record it with the test that owns it, "
+            "or check the name the marker gives (relative names start from this test's cassette folder)"
+        )
+    else:
+        lines.append(f"To record it: pytest --record {item.nodeid!r}")
     return "\n".join(lines)
 
 
@@ -96,10 +103,9 @@ class NetworkWatch:
         if refusals:
             # The library or the application caught the guard's error: the test must still fail.
             outcome.force_exception(
-                pytest.fail.Exception(
-                    "a connection was refused by the network guard, and the code under test caught the error:\n"
-                    f"{refusals[0].message}",
-                    pytrace=False,
+                PluginFailure(
+                    "llm-cassette: a connection was refused by the network guard, and the code under test "
+                    f"caught the error:\n{refusals[0].message}"
                 )
             )
             return
@@ -108,7 +114,7 @@ class NetworkWatch:
         seen = unrecorded(journal.connections_since(mark))
         missing = missing_cassette_message(item, active, seen)
         if missing is not None:
-            outcome.force_exception(pytest.fail.Exception(missing, pytrace=False))
+            outcome.force_exception(PluginFailure(missing))
             return
         nothing = nothing_recorded_message(item, active, seen)
         if nothing is not None:

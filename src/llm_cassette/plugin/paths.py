@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -47,9 +48,11 @@ def default_cassette_path(item: pytest.Item, name: str | None = None) -> Path:
     folder = cassette_dir(item.config) / rel.with_suffix("")
     if name is not None:
         p = Path(name)
-        if p.is_absolute():
-            return p
-        return folder / (name if p.suffix in (".yaml", ".yml") else f"{name}.yaml")
+        if not p.is_absolute():
+            p = folder / (name if p.suffix in (".yaml", ".yml") else f"{name}.yaml")
+        # `"../other/test"`: resolved by name, as a reader of the marker means it (the system would
+        # refuse `..` after a folder that does not exist, such as this test's own, never created).
+        return Path(os.path.normpath(p))
     return folder / (safe_file_name(_test_name(item)) + ".yaml")
 
 
