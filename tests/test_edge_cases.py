@@ -96,3 +96,4 @@ def test_it():
         capture_output=True, text=True, cwd=pytester.path,
     )  # fmt: skip
     assert f"would delete {orphan}" in proc.stdout
+    assert proc.returncode == 1

@@ -168,6 +168,14 @@ def is_vcr_cassette(path: Path) -> bool:
     )
 
 
+IMPORT_HINT = "this is a vcrpy cassette: convert it with `llm-cassette import`"
+
+
+def with_import_hint(message: str, path: Path | None) -> str:
+    """`message`, pointing at `llm-cassette import` when `path` is a vcrpy cassette."""
+    return f"{message} ({IMPORT_HINT})" if path is not None and is_vcr_cassette(path) else message
+
+
 class _Problem(ValueError):
     pass
 

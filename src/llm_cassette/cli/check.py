@@ -61,7 +61,9 @@ def check_file(
         try:
             data = storage.loads(raw, path)
         except CassetteFormatError as exc:
-            findings.append(Finding(path, exc.line, INVALID, exc.reason))
+            from ..vcr_import import with_import_hint  # only for a file that is not valid
+
+            findings.append(Finding(path, exc.line, INVALID, with_import_hint(exc.reason, path)))
     if secrets:
         # Scanned even when invalid: a broken file can leak a key as well as a good one.
         text = raw.decode("utf-8", "replace")

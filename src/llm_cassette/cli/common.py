@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .. import storage
 from ..errors import CassetteFormatError
 
 
@@ -35,8 +36,16 @@ def cannot_read(path: Path, exc: OSError) -> str:
 
 def format_error(exc: CassetteFormatError) -> str:
     """`file:line: reason`, with a pointer to `import` when the file is a vcrpy cassette."""
-    from ..vcr_import import is_vcr_cassette  # only needed when a file is invalid
+    from ..vcr_import import with_import_hint  # only needed when a file is invalid
 
-    if exc.path is not None and is_vcr_cassette(exc.path):
-        return f"{exc} (this is a vcrpy cassette: convert it with `llm-cassette import`)"
-    return str(exc)
+    return with_import_hint(str(exc), exc.path)
+
+
+def note_vcr_cassettes(paths: Sequence[Path]) -> None:
+    """Name on stderr the vcrpy cassettes in the folders of `paths`, which are not cassette files
+    (`storage.cassette_files`), with the command that converts them."""
+    from ..vcr_import import IMPORT_HINT, is_vcr_cassette
+
+    for other in storage.other_yaml_files(paths):
+        if is_vcr_cassette(other):
+            print(f"{other}: not read ({IMPORT_HINT})", file=sys.stderr)

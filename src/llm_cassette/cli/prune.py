@@ -2,8 +2,9 @@
 
 The test suite itself says which cassettes it uses: pytest is run with `--collect-only` and the
 plugin's `--llm-cassette-list-used`, so marker names, classes and parametrize ids all count.
-Only files in llm-cassette's format are considered (pytest-recording may share the folder).
-Dry run by default.
+Only cassette files count (`storage.cassette_files`, as for `stats`, `report` and the run's
+summary): pytest-recording may share the folder. A dry run by default, which exits 1 when there
+are orphans, so that CI can fail on them; `--delete` removes them and the folders it emptied.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..storage import orphan_cassettes
+from ..storage import cassette_files, orphan_cassettes, remove_empty_folders
+from .common import plural
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,17 +51,25 @@ def run(args: argparse.Namespace) -> int:
         print(f"llm-cassette prune: {exc}", file=sys.stderr)
         return 2
     # A partial collection (some test paths given) only speaks for its own modules' folders.
-    orphans = orphan_cassettes(used, folders if pytest_args else [cassette_dir])
+    searched = sorted(folders) if pytest_args else [cassette_dir]
+    orphans = orphan_cassettes(used, searched)
+    total = len(cassette_files([f for f in searched if f.is_dir()]))
+    counts = f"{plural(total, 'cassette file')} under {cassette_dir}, {len(used)} used by the collected tests"
     if not orphans:
-        print(f"no orphan cassettes under {cassette_dir} ({len(used)} used by the collected tests)")
+        print(f"no orphan cassettes: {counts}")
         return 0
     verb = "deleting" if args.delete else "would delete"
     for path in orphans:
         print(f"{verb} {path}")
-        if args.delete:
-            path.unlink()
     if not args.delete:
-        print(f"{len(orphans)} orphan cassette(s); run `llm-cassette prune --delete` to remove them")
-    else:
-        print(f"deleted {len(orphans)} orphan cassette(s)")
+        print(f"{plural(len(orphans), 'orphan cassette')} ({counts}); `llm-cassette prune --delete` removes them")
+        return 1
+    emptied: list[Path] = []
+    for path in orphans:
+        path.unlink()
+        root = next((f for f in searched if f in path.parents), cassette_dir)
+        emptied += remove_empty_folders(path.parent, root)
+    for folder in emptied:
+        print(f"removed the empty folder {folder}")
+    print(f"deleted {plural(len(orphans), 'orphan cassette')} ({counts})")
     return 0

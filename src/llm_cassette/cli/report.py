@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..report import DEFAULT_OUTPUT, DEFAULT_TITLE, write_cassettes
-from .common import plural, report_missing
+from .common import note_vcr_cassettes, plural, report_missing
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if report_missing(args.paths, "llm-cassette report: no such file or folder: {}"):
         return 2
+    note_vcr_cassettes(args.paths)
     cassettes = write_cassettes(args.paths, args.output, args.title, args.root)
     invalid = sum(c.invalid is not None for c in cassettes)
     counts = plural(len(cassettes), "cassette", thousands=True) + (f", {invalid} invalid" if invalid else "")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from ..describe import LLMView, describe
 from ..errors import CassetteFormatError
-from ..storage import iter_cassette_files, load
-from .common import cannot_read, format_error, ms, plural
+from ..storage import cassette_files, load
+from .common import cannot_read, format_error, ms, note_vcr_cassettes, plural, report_missing
 
 USER_WIDTH = 100
 REPLY_WIDTH = 240
@@ -29,7 +29,9 @@ _Row = Callable[[str, str], None]  # adds one `label  value` line
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="cassette files or folders")
+    parser.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH", help="cassette files or folders (default: cassettes)"
+    )
     parser.add_argument(
         "--color",
         action=argparse.BooleanOptionalAction,
@@ -43,9 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     style = Style(use_color(args.color, sys.stdout))
+    paths: list[Path] = args.paths or [Path("cassettes")]
+    if report_missing(paths, "llm-cassette show: no such file or directory: {}"):
+        return 1
+    note_vcr_cassettes(paths)
     failed = False
     first = True
-    for path in iter_cassette_files(args.paths):
+    for path in cassette_files(paths):
         try:
             data = load(path)
         except CassetteFormatError as exc:

@@ -19,8 +19,8 @@ from ..core.age import oldest_recording, parse_max_age, too_old
 from ..describe import describe
 from ..describe.pricing import Price, PriceTableError, load_prices, price_for
 from ..errors import CassetteError, CassetteFormatError
-from ..storage import iter_cassette_files, load
-from .common import cannot_read, format_error, plural, report_missing
+from ..storage import cassette_files, load
+from .common import cannot_read, format_error, note_vcr_cassettes, plural, report_missing
 
 NO_MODEL = "(no model)"
 
@@ -123,9 +123,10 @@ class Stats:
 
 
 def collect(paths: list[Path], prices: dict[str, Price] | None = None, max_age: timedelta | None = None) -> Stats:
-    """Read every cassette under `paths`; unreadable files are listed in `Stats.invalid`."""
+    """Read every cassette file under `paths` (`storage.cassette_files`); unreadable ones are
+    listed in `Stats.invalid`."""
     stats = Stats()
-    for path in iter_cassette_files(paths):
+    for path in cassette_files(paths):
         try:
             data = load(path)
         except CassetteFormatError as exc:
@@ -173,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
         except PriceTableError as exc:
             print(str(exc), file=sys.stderr)
             return 1
+    note_vcr_cassettes(paths)
     stats = collect(paths, prices, args.max_age)
     for problem in stats.invalid:
         print(problem, file=sys.stderr)

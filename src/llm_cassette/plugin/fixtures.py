@@ -10,7 +10,7 @@ import pytest
 
 from ..core.cassette import Cassette
 from ..core.lifecycle import ActiveCassette
-from ..errors import CassetteError
+from ..errors import CassetteError, CassetteFormatError
 from .marker import build_session, wants_cassette
 from .replay_env import set_placeholder_keys
 from .state import ACTIVE, PLACEHOLDER_ENV, RUNNING
@@ -43,6 +43,10 @@ def _llm_cassette_session(request: pytest.FixtureRequest) -> None:
         project = request.getfixturevalue("llm_cassette_config")
         active = ActiveCassette(build_session(item, project))
         active.start()
+    except CassetteFormatError as exc:
+        from ..vcr_import import with_import_hint  # only for a file that cannot be read
+
+        error = CassetteFormatError(exc.path, with_import_hint(exc.reason, exc.path), exc.line)
     except CassetteError as exc:
         error = exc
     if error is not None:

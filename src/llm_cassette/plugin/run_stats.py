@@ -5,6 +5,7 @@ Plain Python (nothing here imports pytest); the stats travel from xdist workers 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -64,8 +65,10 @@ def summary_line(stats: list[CassetteStats], *, unrecorded: int = 0) -> str:
 
     `unrecorded`: connections that left the process without a recording adapter (the network
     guard's count, from every test); they count as network calls, and are named apart.
+    Cassettes are counted as files (`stats` and `report` count the same ones): a cassette that
+    several tests replay is one.
     """
-    replayed = sum(1 for s in stats if s.played)
+    replayed = len({os.path.normpath(s.path) for s in stats if s.played})
     interactions = sum(s.played for s in stats)
     network = sum(s.network for s in stats) + unrecorded
     recorded = sum(s.recorded for s in stats)

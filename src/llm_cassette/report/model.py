@@ -11,7 +11,7 @@ from pathlib import Path
 from ..core.models import Interaction
 from ..describe import LLMView, Message, describe
 from ..errors import CassetteFormatError
-from ..storage import iter_cassette_files, load
+from ..storage import cassette_files, load
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def read_cassette(path: Path, rel: str, anchor: str) -> CassetteReport:
 def collect(cassette_paths: Sequence[Path], root: Path | None) -> list[CassetteReport]:
     paths = [Path(p) for p in cassette_paths]
     base = root if root is not None else _common_folder(paths)
-    files = list(dict.fromkeys(iter_cassette_files(paths)))
+    files = cassette_files(paths)  # what the run's summary, `stats` and `prune` count
     return [read_cassette(p, _relative(p, base), f"c{n}") for n, p in enumerate(files, 1)]
 
 

@@ -4,7 +4,18 @@
 Depends only on `core.models` and `errors`.
 """
 
-from .files import NotRegularFile, atomic_write, iter_cassette_files, load, orphan_cassettes, read_regular_file, save
+from .files import (
+    NotRegularFile,
+    atomic_write,
+    cassette_files,
+    iter_cassette_files,
+    load,
+    orphan_cassettes,
+    other_yaml_files,
+    read_regular_file,
+    remove_empty_folders,
+    save,
+)
 from .schema import line_of, loads
 from .yaml_format import FORMAT_VERSION, dumps
 
@@ -12,12 +23,15 @@ __all__ = [
     "FORMAT_VERSION",
     "NotRegularFile",
     "atomic_write",
+    "cassette_files",
     "dumps",
     "iter_cassette_files",
     "line_of",
     "load",
     "loads",
     "orphan_cassettes",
+    "other_yaml_files",
     "read_regular_file",
+    "remove_empty_folders",
     "save",
 ]

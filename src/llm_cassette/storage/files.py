@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 import tempfile
 import threading
@@ -15,7 +16,7 @@ from ..core.models import CassetteData
 from ..errors import CassetteFormatError
 from . import parse_cache
 from .schema import loads
-from .yaml_format import READABLE_VERSIONS, dumps
+from .yaml_format import dumps
 
 DEFAULT_MAX_SIZE = 200 * 1024 * 1024
 MAX_SIZE_ENV = "LLM_CASSETTE_MAX_SIZE"
@@ -140,23 +141,71 @@ def iter_cassette_files(paths: Sequence[Path]) -> Iterator[Path]:
             yield p
 
 
+_HEADER = re.compile(rb"(?:[ \t]*(?:#[^\n]*)?\r?\n)*version: [0-9]+[ \t]*\r?\n")
+
+
 def is_llm_cassette_file(path: Path) -> bool:
-    """Whether a YAML file looks like one of ours (other tools may share the folder)."""
+    """Whether a YAML file is one of ours by its first line, `version: N` (after any comments):
+    llm-cassette writes it first, vcrpy writes `interactions:` first and its version last."""
     try:
-        head = read_regular_file(path, 63)
+        head = read_regular_file(path, 1024)
     except OSError:
         return False
-    return any(head.startswith(f"version: {v}{end}".encode()) for v in READABLE_VERSIONS for end in ("\n", "\r\n"))
+    return _HEADER.match(head) is not None
+
+
+def cassette_files(paths: Sequence[Path]) -> list[Path]:
+    """The cassette files under `paths`: the one definition the run's summary, `stats`, `report`
+    and `prune` count by.
+
+    A file named in `paths` is taken as it is. A folder is searched recursively for regular
+    `.yaml`/`.yml` files in llm-cassette's format (their first line is `version: N`), outside
+    hidden folders: pytest-recording's cassettes, other YAML files and the `.name.*.tmp` files of
+    an interrupted save are not cassette files (`other_yaml_files` lists the YAML ones).
+    """
+    found: dict[Path, None] = {}
+    for p in paths:
+        if p.is_dir():
+            found.update((q, None) for q in _yaml_under(p) if is_llm_cassette_file(q))
+        else:
+            found[p] = None
+    return list(found)
+
+
+def other_yaml_files(paths: Sequence[Path]) -> list[Path]:
+    """The `.yaml`/`.yml` files in the folders of `paths` that are not cassette files (see
+    `cassette_files`): another tool's cassettes (vcrpy's, to import), configuration."""
+    return [q for p in paths if p.is_dir() for q in _yaml_under(p) if not is_llm_cassette_file(q)]
+
+
+def _yaml_under(folder: Path) -> list[Path]:
+    out = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            q = Path(root) / name
+            if q.suffix in (".yaml", ".yml") and not name.startswith(".") and q.is_file():
+                out.append(q)
+    return sorted(out)
 
 
 def orphan_cassettes(used: set[Path], folders: Iterable[Path]) -> list[Path]:
-    """Cassette files in `folders` (searched recursively) that no collected test uses."""
+    """Cassette files (see `cassette_files`) in `folders` that no collected test uses."""
     resolved = {p.resolve() for p in used}
-    out: set[Path] = set()
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        for p in folder.rglob("*.y*ml"):
-            if p.suffix in (".yaml", ".yml") and p.resolve() not in resolved and is_llm_cassette_file(p):
-                out.add(p)
-    return sorted(out)
+    existing = [f for f in folders if f.is_dir()]
+    return sorted({p for p in cassette_files(existing) if p.resolve() not in resolved})
+
+
+def remove_empty_folders(start: Path, root: Path) -> list[Path]:
+    """Remove `start` and its parents up to (not including) `root` while they are empty; the
+    folders removed. A folder that holds anything at all stays."""
+    removed: list[Path] = []
+    folder, stop = start.resolve(), root.resolve()
+    while folder != stop and stop in folder.parents:
+        try:
+            folder.rmdir()  # only ever succeeds on an empty folder
+        except OSError:
+            break
+        removed.append(folder)
+        folder = folder.parent
+    return removed
