@@ -419,7 +419,7 @@ def test_prune_output_matches_the_docs(
     (project / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     # The collection runs in a subprocess: keep out the plugins that cannot load beside ours here.
     monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:cassetter -p no:hypothesispytest -p no:xdist -p no:randomly")
-    assert cli.main(["prune"]) == 0
+    assert cli.main(["prune"]) == 1, "orphans found: a dry run fails"
     _compare("prune.txt", "$ llm-cassette prune\n" + capsys.readouterr().out.replace(str(project), PROJECT))
 
 
