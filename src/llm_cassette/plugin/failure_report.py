@@ -99,7 +99,8 @@ def failure_repr(item: pytest.Item, error: BaseException, *, then: BaseException
         return ReprExceptionInfo(
             reprtraceback=ReprTraceback([], None, "line"), reprcrash=_crash(item, frames, message[0])
         )
-    entries: list[ReprEntry | ReprEntryNative] = [ReprEntry(list(message), None, None, None, "value")]
+    gap = [""] if style == "short" and frames else []  # `long` entries open with their own blank line
+    entries: list[ReprEntry | ReprEntryNative] = [ReprEntry([*message, *gap], None, None, None, "value")]
     entries += _entries(item, frames, style)
     if then is not None:
         entries.append(ReprEntry(["", "After this miss, the test failed with:"], None, None, None, "value"))
