@@ -137,6 +137,16 @@ def ask():
 def sync_route():
     return {"answer": ask().choices[0].message.content}
 
+@app.get("/async")
+async def async_route():
+    client = openai.AsyncOpenAI(base_url=os.environ["OPENAI_BASE_URL"], api_key="sk-fake-report-0000", max_retries=0)
+    answer = await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    return {"answer": answer.choices[0].message.content}
+
+@app.get("/health")
+def health():
+    return {}
+
 @app.get("/guarded")
 def guarded_route():
     try:
@@ -148,6 +158,27 @@ def guarded_route():
 def test_sync_route_with_lifespan():
     with TestClient(app) as client:
         client.get("/sync")
+
+@pytest.fixture
+def client():
+    with TestClient(app) as client:  # its teardown meets the portal the miss stopped
+        yield client
+
+@pytest.mark.llm_cassette
+def test_async_route_through_a_fixture(client):
+    client.get("/async")
+
+@pytest.fixture(scope="module")
+def shared():
+    with TestClient(app) as client:
+        yield client
+
+@pytest.mark.llm_cassette
+def test_shared_client_misses(shared):
+    shared.get("/async")
+
+def test_shared_client_after_the_miss(shared):
+    assert shared.get("/health").status_code == 200
 
 @pytest.mark.llm_cassette
 def test_guarded_route():
@@ -162,16 +193,21 @@ def test_a_miss_under_starlettes_testclient_fails_once_without_portal_noise(
     pytest.importorskip("fastapi")
     pytester.makepyfile(test_app=TESTCLIENT_APP)
     result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(failed=2)
-    output = "\n".join(result.outlines)
-    assert "portal is not running" not in output
-    assert "CancelledError" not in output
+    result.assert_outcomes(failed=5)  # no teardown error from the fixtures' TestClient
     sections = failure_sections(result.outlines)
+    after = sections.pop("test_shared_client_after_the_miss")
     for name, lines in sections.items():
         assert lines[0] == MISS, "\n".join(lines)
         assert lines.count(MISS) == 1, f"{name}: the miss once"
         assert not [line for line in lines if any(word in line for word in INTERNALS)], "\n".join(lines)
-        assert any(line.startswith("test_app.py:") and line.endswith("in ask") for line in lines), "\n".join(lines)
+        assert not [line for line in lines if "portal is not running" in line or "CancelledError" in line], "\n".join(
+            lines
+        )
+        assert any(line.startswith("test_app.py:") and line.endswith(("in ask", "in async_route")) for line in lines)
+    # A client shared with a test that missed is stopped for the next test too: it says why.
+    assert after[0].startswith("llm-cassette: the miss in test_app.py::test_shared_client_misses stopped")
+    assert after[1] == "RuntimeError: This portal is not running"
+    assert not [line for line in after if any(word in line for word in INTERNALS)], "\n".join(after)
     # The app caught the miss; the test then failed on its own assertion, shown after the miss.
     guarded = sections["test_guarded_route"]
     after = guarded.index("After this miss, the test failed with:")

@@ -85,16 +85,29 @@ def _related(exc: BaseException, seen: set[int]) -> Iterator[BaseException]:
             yield from _related(linked, seen)
 
 
-def failure_repr(item: pytest.Item, error: BaseException, *, then: BaseException | None = None) -> ReprExceptionInfo:
-    """The report of a test failed by `error`: its message, then the user's frames it went through.
+def failure_repr(
+    item: pytest.Item, error: BaseException, *, then: BaseException | None = None, message: str | None = None
+) -> ReprExceptionInfo:
+    """The report of a test failed by `error`: its message (or `message`), then the user's frames
+    it went through.
 
     `then`: the miss did not reach the test as itself (the code under test caught it and the test
     failed on the 503 the app made of it; a portal it stopped failed the next call): that failure
     follows, in the same form, without the internals it went through.
     """
     style = str(item.config.getoption("tbstyle", "auto"))
-    message = str(error).splitlines() or [type(error).__name__]
+    lines = (message or str(error)).splitlines() or [type(error).__name__]
     frames = _user_frames(error)
+    return _report(item, lines, frames, style, then)
+
+
+def _report(
+    item: pytest.Item,
+    message: list[str],
+    frames: list[tuple[FrameType, int]],
+    style: str,
+    then: BaseException | None,
+) -> ReprExceptionInfo:
     if style == "line":  # one line per failure: where, and the message's first line
         return ReprExceptionInfo(
             reprtraceback=ReprTraceback([], None, "line"), reprcrash=_crash(item, frames, message[0])
@@ -192,24 +205,46 @@ def _shown_path(item: pytest.Item, filename: str) -> str:
     return shown if len(shown) < len(filename) else filename
 
 
+#: The last test of this process whose miss was its failure: a portal a later test finds stopped
+#: (a TestClient shared through a module- or session-scoped fixture) was stopped by that miss.
+LAST_MISS = pytest.StashKey[str]()
+
+
 def rewrite_report(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
     """Lead the report of a failure that llm-cassette caused with its message (see the module)."""
     if not report.failed or call.excinfo is None or item.config.getoption("fulltrace", False):
         return
+    exc = call.excinfo.value
     crash = getattr(report.longrepr, "reprcrash", None)
-    if isinstance(call.excinfo.value, PluginFailure) and isinstance(crash, ReprFileLocation):
-        crash.message = str(call.excinfo.value)  # not "Failed: ..."
-        return
-    error = cassette_failure(call.excinfo.value)
-    if error is not None:
-        report.longrepr = failure_repr(item, error)
+    if isinstance(exc, PluginFailure) and isinstance(crash, ReprFileLocation):
+        crash.message = str(exc)  # not "Failed: ..."
         return
     active = item.stash.get(ACTIVE, None)
     miss = active.first_miss if active is not None else None
-    if miss is None or call.when != "call":
+    error = cassette_failure(exc)
+    if call.when == "teardown" and miss is not None and (error is miss or _stopped_portal(exc)):
+        # The fixture's `TestClient` could not shut down the portal the miss stopped: the test
+        # failed with the miss already, once is enough.
+        report.outcome, report.longrepr = "passed", None
         return
-    then = call.excinfo.value
-    report.longrepr = failure_repr(item, miss, then=None if _stopped_portal(then) else then)
+    if error is not None:
+        report.longrepr = failure_repr(item, error)
+    elif miss is not None and call.when == "call":
+        report.longrepr = failure_repr(item, miss, then=None if _stopped_portal(exc) else exc)
+    elif _stopped_portal(exc) and LAST_MISS in item.config.stash:
+        if call.when == "teardown":
+            report.outcome, report.longrepr = "passed", None  # the fixture's teardown: said by the call
+            return
+        note = (
+            f"llm-cassette: the miss in {item.config.stash[LAST_MISS]} stopped the event loop of a TestClient "
+            f"this test shares (an anyio portal), so this test failed too:\n{_exconly(exc)[-1]}"
+        )
+        report.longrepr = failure_repr(item, exc, message=note)
+        return
+    else:
+        return
+    if isinstance(error or miss, CassetteMiss):
+        item.config.stash[LAST_MISS] = item.nodeid
 
 
 def _stopped_portal(exc: BaseException) -> bool:
