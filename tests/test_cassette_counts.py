@@ -94,6 +94,9 @@ def test_summary_stats_report_and_prune_count_the_same_files(
     replay.stdout.fnmatch_lines(["llm-cassette: 4 cassettes replayed, 5 interactions, 0 network calls, 0 recorded*"])
 
     monkeypatch.chdir(pytester.path)
+    # prune collects in a subprocess: without the plugins this suite does not need, it starts faster.
+    lean = "-p no:xdist -p no:randomly -p no:asyncio -p no:anyio -p no:cassetter -p no:hypothesispytest"
+    monkeypatch.setenv("PYTEST_ADDOPTS", f"{lean} -p no:langsmith_plugin")
     capsys.readouterr()  # the inner runs' output
     code, out, err = run_cli(capsys, "stats")
     assert code == 0, err
