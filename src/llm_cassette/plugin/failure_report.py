@@ -15,11 +15,9 @@ it calls that are neither installed packages, the standard library nor llm_casse
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
+import functools
 import linecache
 import os
-import sysconfig
 import textwrap
 import traceback
 from collections.abc import Iterator
@@ -40,13 +38,6 @@ from ..errors import CassetteError, CassetteMiss
 from .state import ACTIVE
 
 _PACKAGE = str(Path(__file__).resolve().parent.parent) + os.sep
-_LIBRARY = tuple(
-    {
-        str(Path(p).resolve()) + os.sep
-        for key in ("stdlib", "platstdlib", "purelib", "platlib")
-        if (p := sysconfig.get_path(key))
-    }
-)
 _INSTALLED = ("site-packages", "dist-packages")
 _OURS = ("_pytest", "pluggy", "pytest")
 
@@ -142,6 +133,15 @@ def _hidden(frame: FrameType) -> bool:
     return bool(hide) and not callable(hide)  # a callable decides from pytest's ExceptionInfo: shown
 
 
+@functools.cache
+def _library() -> tuple[str, ...]:
+    """The standard library's and the installed packages' folders (found once, when a test fails)."""
+    import sysconfig
+
+    keys = ("stdlib", "platstdlib", "purelib", "platlib")
+    return tuple({str(Path(p).resolve()) + os.sep for key in keys if (p := sysconfig.get_path(key))})
+
+
 def _is_user_code(frame: FrameType) -> bool:
     """A frame of the project's own code: not llm_cassette, pytest, an installed package or the
     standard library."""
@@ -152,7 +152,7 @@ def _is_user_code(frame: FrameType) -> bool:
     if module.split(".")[0] in _OURS or module.startswith("llm_cassette."):
         return False
     path = os.path.abspath(filename)
-    if path.startswith(_PACKAGE) or path.startswith(_LIBRARY):
+    if path.startswith(_PACKAGE) or path.startswith(_library()):
         return False
     return not any(part in _INSTALLED for part in Path(path).parts)
 
@@ -251,6 +251,5 @@ def _stopped_portal(exc: BaseException) -> bool:
     """The error of a call into an event loop that the miss stopped: an anyio portal (Starlette's
     `TestClient`) ends when a `BaseException` goes through it, and its pending calls are cancelled
     or refused. Only the miss says anything."""
-    return isinstance(exc, (concurrent.futures.CancelledError, asyncio.CancelledError)) or (
-        isinstance(exc, RuntimeError) and "portal is not running" in str(exc)
-    )
+    cancelled = type(exc).__name__ == "CancelledError" and type(exc).__module__.startswith(("asyncio", "concurrent"))
+    return cancelled or (isinstance(exc, RuntimeError) and "portal is not running" in str(exc))
