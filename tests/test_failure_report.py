@@ -307,3 +307,32 @@ def test_re_record_once_recorded(pytester: pytest.Pytester, fake_env: FakeServer
         result = pytester.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["To re-record: pytest --record 'test_drift.py::test_drift'   (or *all*)"])
+
+
+def test_a_miss_in_a_task_group_shows_the_test_and_the_task(pytester: pytest.Pytester, fake_env: FakeServer) -> None:
+    pytester.makepyfile(
+        test_group="""
+        import os
+
+        import anyio
+        import httpx
+        import pytest
+
+        async def fetch():
+            async with httpx.AsyncClient() as client:
+                await client.get(os.environ["FAKE_LLM_URL"] + "/v1/models")
+
+        @pytest.mark.asyncio  # (under anyio's runner, an exception group holding a miss is no outcome)
+        @pytest.mark.llm_cassette
+        async def test_fans_out():
+            async with anyio.create_task_group() as group:
+                group.start_soon(fetch)
+        """
+    )
+    result = pytester.runpytest("--tb=short")
+    result.assert_outcomes(failed=1)
+    lines = next(iter(failure_sections(result.outlines).values()))
+    assert lines[0] == MISS  # found inside the exception group the task group raised
+    frames = [line.split(": in ")[1] for line in lines if line.startswith("test_group.py:")]
+    assert frames == ["test_fans_out", "fetch"], "\n".join(lines)
+    assert "ExceptionGroup" not in "\n".join(result.outlines)

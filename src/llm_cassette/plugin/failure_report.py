@@ -77,7 +77,12 @@ def _related(exc: BaseException, seen: set[int]) -> Iterator[BaseException]:
 
 
 def failure_repr(
-    item: pytest.Item, error: BaseException, *, then: BaseException | None = None, message: str | None = None
+    item: pytest.Item,
+    error: BaseException,
+    *,
+    then: BaseException | None = None,
+    message: str | None = None,
+    outer: BaseException | None = None,
 ) -> ReprExceptionInfo:
     """The report of a test failed by `error`: its message (or `message`), then the user's frames
     it went through.
@@ -85,10 +90,15 @@ def failure_repr(
     `then`: the miss did not reach the test as itself (the code under test caught it and the test
     failed on the 503 the app made of it; a portal it stopped failed the next call): that failure
     follows, in the same form, without the internals it went through.
+    `outer`: the exception that reached the test holding `error` (a task group's, say): its frames
+    lead to where `error`'s own start, in a task the test started.
     """
     style = str(item.config.getoption("tbstyle", "auto"))
     lines = (message or str(error)).splitlines() or [type(error).__name__]
     frames = _user_frames(error)
+    if outer is not None and outer is not error:
+        codes = {frame.f_code for frame, _ in frames}
+        frames = [f for f in _user_frames(outer) if f[0].f_code not in codes] + frames
     return _report(item, lines, frames, style, then)
 
 
@@ -228,7 +238,7 @@ def rewrite_report(item: pytest.Item, call: pytest.CallInfo[None], report: pytes
         report.outcome, report.longrepr = "passed", None
         return
     if error is not None:
-        report.longrepr = failure_repr(item, error)
+        report.longrepr = failure_repr(item, error, outer=exc)
     elif miss is not None and call.when == "call":
         report.longrepr = failure_repr(item, miss, then=None if _stopped_portal(exc) else exc)
     elif _stopped_portal(exc) and LAST_MISS in item.config.stash:
