@@ -1,14 +1,15 @@
 """The user guide (docs/) builds, and every sample in it runs and shows what really happens.
 
-Python samples live as files under docs/snippets/ and are included into the pages with
-pymdownx.snippets (`--8<-- "docs/snippets/..."`). A fenced Python block written inline in a page
-must be marked as not runnable, on the line before it, with `<!-- not-run: the reason -->`.
+The pages hold their code inline (they read the same on GitHub as in the built site); a comment on
+the line before a fence ties the block to the test that runs it (tests/docs_samples.py explains the
+tags). A Python block no test runs is marked, on the line before its fence, `<!-- not-run: why -->`.
 
-Here the samples run for real against the fake server: the pytest samples record with `--record`
-and then replay with no key and the network blocked; the scripts and the unittest sample run twice
-(record, then replay); the command-line outputs and miss reports shown in the docs are produced
-again and compared. After an intended change of output, rewrite them from a real run with
-`LLM_CASSETTE_UPDATE_DOCS=1 pytest tests/test_docs.py`, and review the diff.
+Here the samples run for real against the fake server: the pytest samples are written out as the
+pages show them, record with `--record` and then replay with no key and the network blocked; the
+scripts and the unittest sample run twice (record, then replay); the command-line outputs and miss
+reports shown in the docs are produced again and compared. After an intended change of output,
+rewrite them in the pages from a real run with `LLM_CASSETTE_UPDATE_DOCS=1 pytest tests/test_docs.py`,
+and review the diff.
 """
 
 from __future__ import annotations
@@ -16,134 +17,98 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
 import llm_cassette
+from docs_samples import ROOT, all_blocks, blocks, group, pages, rewrite, samples, tagged
 from llm_cassette import CassetteOptions, cli, faults
 from llm_cassette.core.redaction import SECRET_ENV_VARS, SECRET_HEADERS, SECRET_QUERY_KEYS
 from llm_cassette.core.replay import RETRYABLE_STATUSES
 from llm_cassette.fake_server import FakeServer
 
-ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-SNIPPETS = DOCS / "snippets"
-OUTPUT = SNIPPETS / "output"
 UPDATE = bool(os.environ.get("LLM_CASSETTE_UPDATE_DOCS"))
 
 OPENAI_KEY = "sk-fake-docs-openai-key-000000000000"
 ANTHROPIC_KEY = "sk-ant-fake-docs-anthropic-key-0000000"
 PYTHON_LANGS = {"python", "py", "python3", "pycon"}
-NOT_RUN = re.compile(r"^\s*<!--\s*not-run:\s*\S.*-->\s*$")
-INCLUDE = re.compile(r"""^\s*--8<--\s+["']([^"':]+)(?::([\w-]+))?["']\s*$""")
 # Where the docs pretend a project lives, in place of a test's temporary folder.
 PROJECT = "/src/app"
+
+
+def sample(name: str) -> str:
+    text = samples().get(name)
+    assert text is not None, f"no page shows the sample {name!r} (a `<!-- sample: {name} -->` block)"
+    return text
+
+
+def materialise(files: dict[str, str], into: Path) -> None:
+    """Write sample files into a project, each at the path the page gives it."""
+    for rel, text in files.items():
+        (into / rel).parent.mkdir(parents=True, exist_ok=True)
+        (into / rel).write_text(text, encoding="utf-8")
 
 
 # --- the pages and their code blocks -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Block:
-    page: Path
-    line: int  # 1-based line of the opening fence
-    lang: str
-    lines: list[str]
-    marker: str  # the nearest non-blank line before the fence
-
-    def __str__(self) -> str:
-        return f"{self.page.relative_to(ROOT)}:{self.line}"
-
-
-def pages() -> list[Path]:
-    return sorted(DOCS.glob("*.md"))
-
-
-def blocks(page: Path) -> Iterator[Block]:
-    lines = page.read_text(encoding="utf-8").splitlines()
-    fence = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+-]*)")
-    i = 0
-    while i < len(lines):
-        m = fence.match(lines[i])
-        if not m:
-            i += 1
-            continue
-        indent, ticks, lang = m.groups()
-        start = i
-        body: list[str] = []
-        i += 1
-        while i < len(lines) and not lines[i].strip().startswith(ticks):
-            body.append(lines[i][len(indent) :])
-            i += 1
-        before = next((line for line in reversed(lines[:start]) if line.strip()), "")
-        yield Block(page, start + 1, lang.lower(), body, before)
-        i += 1
-
-
-def includes() -> list[tuple[Block, Path, str | None]]:
-    out = []
-    for page in pages():
-        for block in blocks(page):
-            for line in block.lines:
-                m = INCLUDE.match(line)
-                if m:
-                    out.append((block, ROOT / m.group(1), m.group(2)))
-    return out
-
-
-def test_every_python_block_is_an_included_snippet_or_marked_not_run() -> None:
+def test_every_python_block_is_run_or_marked_not_run() -> None:
     assert pages(), "no pages found under docs/"
-    bad = []
-    for page in pages():
-        for block in blocks(page):
-            if block.lang not in PYTHON_LANGS:
-                continue
-            code = [line for line in block.lines if line.strip()]
-            if code and all(INCLUDE.match(line) for line in code):
-                continue
-            if NOT_RUN.match(block.marker):
-                continue
-            bad.append(str(block))
+    bad = [str(b) for b in all_blocks() if b.lang in PYTHON_LANGS and not b.tag]
     assert not bad, (
-        "Python samples that no test runs: put them in a file under docs/snippets/ and include it, "
-        f"or mark them with `<!-- not-run: reason -->` on the line before the fence: {bad}"
+        "Python blocks that no test runs: tag them `<!-- sample: group/path -->` (see tests/docs_samples.py), "
+        f"or mark them `<!-- not-run: reason -->` on the line before the fence: {bad}"
     )
 
 
-def test_included_snippets_and_sections_exist() -> None:
-    found = includes()
+def test_no_page_includes_a_file_by_reference() -> None:
+    # GitHub shows an include line as it is: a page must hold its code itself.
+    sources = [ROOT / "README.md", *sorted(DOCS.rglob("*.md")), ROOT / "mkdocs.yml"]
+    found = [f"{s.relative_to(ROOT)}:{n}" for s in sources for n, line in enumerate(s.read_text().splitlines(), 1)
+             if "--8<--" in line]  # fmt: skip
+    assert not found, f"snippet include lines left: {found}"
+    assert not (DOCS / "snippets").exists(), "docs/snippets/ is gone: samples live in the pages"
+
+
+# The groups of samples, by the test that runs each; a sample in another group runs nowhere.
+GROUPS = {"tests", "fastapi", "scripts", "unittest", "config", "cassettes", "output"}
+
+
+def test_every_sample_is_run_by_a_test() -> None:
+    names = set(samples())
+    assert {name.split("/", 1)[0] for name in names} <= GROUPS, sorted(names)
+    # In the groups read by name, every sample is one a test reads.
+    read = {f"config/{n}" for n in CONFIG_SAMPLES} | {f"cassettes/{n}" for n in CASSETTE_SAMPLES}
+    read |= {f"output/{n}" for n in OUTPUT_SAMPLES}
+    by_name = {n for n in names if n.split("/", 1)[0] in ("config", "cassettes", "output")}
+    assert by_name - read == set(), "samples shown that no test checks"
+    assert read - by_name == set(), "samples a test checks that no page shows"
+
+
+def test_excerpts_are_part_of_their_samples() -> None:
+    found = tagged("excerpt")
     assert found
-    for block, path, section in found:
-        assert path.is_file(), f"{block}: {path} does not exist"
-        if section is not None:
-            text = path.read_text(encoding="utf-8")
-            assert f"--8<-- [start:{section}]" in text and f"--8<-- [end:{section}]" in text, (
-                f"{block}: no section {section!r} in {path}"
-            )
+    for name, block in found:
+        assert block.text in sample(name), f"{block}: not a contiguous part of the sample {name!r}"
 
 
-# Which runner below executes each Python sample file.
-PYTEST_SAMPLES = sorted((SNIPPETS / "tests").glob("*.py")) + sorted((SNIPPETS / "fastapi").glob("*.py"))
-SCRIPT_SAMPLES = sorted((SNIPPETS / "scripts").glob("*.py"))
-UNITTEST_SAMPLES = sorted((SNIPPETS / "unittest").glob("*.py"))
-
-
-def test_every_python_sample_file_is_run_by_a_test() -> None:
-    run = set(PYTEST_SAMPLES) | set(SCRIPT_SAMPLES) | set(UNITTEST_SAMPLES)
-    assert set(SNIPPETS.rglob("*.py")) == run, "a sample file is in a folder no test runs"
-
-
-def test_every_sample_file_is_shown_in_the_docs() -> None:
-    shown = {path for _, path, _ in includes()}
-    samples = {p for p in SNIPPETS.rglob("*") if p.is_file()}
-    assert samples - shown == set(), "sample files that no page includes"
+def test_copies_are_the_files_they_copy() -> None:
+    found = tagged("copy")
+    assert found
+    for name, block in found:
+        path = ROOT / name
+        assert path.is_file(), f"{block}: {name} does not exist"
+        text = path.read_text(encoding="utf-8")
+        if UPDATE:
+            rewrite("copy", name, text)
+            continue
+        assert block.text == text, f"{block}: not a copy of {name} (LLM_CASSETTE_UPDATE_DOCS=1 rewrites it)"
 
 
 # --- mkdocs --------------------------------------------------------------------------------------
@@ -176,10 +141,10 @@ def test_pytest_samples_record_then_replay_offline(
     pytester: pytest.Pytester, fake_env: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytester.makeini("[pytest]\n")
-    tests = pytester.mkdir("tests")
-    for sample in PYTEST_SAMPLES:
-        shutil.copy(sample, tests / sample.name)
-    n_tests = sum(len(re.findall(r"^\s*(?:async )?def test_", s.read_text(), re.M)) for s in PYTEST_SAMPLES)
+    files = group("tests")
+    assert "test_summary.py" in files
+    materialise(files, pytester.path / "tests")
+    n_tests = sum(len(re.findall(r"^\s*(?:async )?def test_", text, re.M)) for text in files.values())
     n_tests += 1  # test_markers.test_parametrized runs twice
 
     monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
@@ -196,7 +161,6 @@ def test_pytest_samples_record_then_replay_offline(
         "test_markers/paris.yaml",
         "test_markers/test_parametrized[Lisbon].yaml",
         "test_markers/TestTranslation.test_french.yaml",
-        "test_chat_app/test_ask.yaml",
     ]:
         assert (cassettes / rel).is_file(), f"the docs promise {rel}"
     for path in cassettes.rglob("*.yaml"):
@@ -229,7 +193,7 @@ def test_configuration_sample_is_valid(
 ) -> None:
     blocked = pytester.path / "blocked.txt"
     monkeypatch.setenv("BLOCKED_OUT", str(blocked))
-    config = (SNIPPETS / "config" / "pyproject.toml").read_text(encoding="utf-8")
+    config = sample("config/pyproject.toml")
     pytester.makepyprojecttoml(config)
     pytester.makepyfile(
         test_config="""
@@ -285,8 +249,9 @@ def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Complete
 
 
 def test_script_samples_record_then_replay(tmp_path: Path, fake_server: FakeServer) -> None:
-    for sample in SCRIPT_SAMPLES:
-        shutil.copy(sample, tmp_path / sample.name)
+    scripts = group("scripts")
+    assert sorted(scripts) == ["async_pipeline.py", "summarize.py"]
+    materialise(scripts, tmp_path)
     env = _env(fake_server)
 
     first = _run([sys.executable, "summarize.py"], tmp_path, env)
@@ -305,9 +270,9 @@ def test_script_samples_record_then_replay(tmp_path: Path, fake_server: FakeServ
 
 
 def test_unittest_sample_records_then_replays(tmp_path: Path, fake_server: FakeServer) -> None:
-    (sample,) = UNITTEST_SAMPLES
-    shutil.copy(sample, tmp_path / sample.name)
-    command = [sys.executable, "-m", "unittest", sample.stem]
+    [(name, text)] = group("unittest").items()
+    materialise({name: text}, tmp_path)
+    command = [sys.executable, "-m", "unittest", name.removesuffix(".py")]
 
     recorded = _run(command, tmp_path, _env(fake_server, LLM_CASSETTE_RECORD_MODE="new_episodes"))
     assert "Ran 2 tests" in recorded.stderr
@@ -321,15 +286,18 @@ def test_unittest_sample_records_then_replays(tmp_path: Path, fake_server: FakeS
 # --- cassettes shown in the docs ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["example.yaml", "weather_agent.yaml"])
+CASSETTE_SAMPLES = ["example.yaml", "weather_agent.yaml", "vcr_cassette.yaml"]  # the last one vcrpy's
+
+
+@pytest.mark.parametrize("name", CASSETTE_SAMPLES[:2])
 def test_example_cassettes_are_valid_and_written_exactly_as_shown(name: str) -> None:
-    text = (SNIPPETS / "cassettes" / name).read_text(encoding="utf-8")
+    text = sample(f"cassettes/{name}")
     data = llm_cassette.loads(text)
     assert llm_cassette.dumps(data) == text, "the writer would not produce this file as shown"
 
 
 def test_example_cassette_shows_every_key_the_format_page_describes() -> None:
-    text = (SNIPPETS / "cassettes" / "example.yaml").read_text(encoding="utf-8")
+    text = sample("cassettes/example.yaml")
     data = llm_cassette.loads(text)
     kinds = {k for it in data.interactions for k in ("error",) if it.error}
     responses = [it.response for it in data.interactions if it.response]
@@ -349,12 +317,12 @@ def test_example_cassette_shows_every_key_the_format_page_describes() -> None:
 
 
 def _compare(name: str, actual: str) -> None:
-    path = OUTPUT / name
+    """The output a page shows as `<!-- sample: output/NAME -->` is what the command printed."""
     if UPDATE:
-        path.write_text(actual, encoding="utf-8")
+        assert rewrite("sample", f"output/{name}", actual), f"no page shows output/{name}"
         return
-    assert path.is_file(), f"{path} is missing: run with LLM_CASSETTE_UPDATE_DOCS=1 to write it"
-    assert actual == path.read_text(encoding="utf-8"), f"{path} is not what the command prints now"
+    shown = sample(f"output/{name}")
+    assert actual == shown, f"output/{name}, as the docs show it, is not what the command prints now"
 
 
 # A key-shaped value pasted into a prompt; assembled so that this file does not hold one.
@@ -365,7 +333,7 @@ GATEWAY_KEY = "gw-" + "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project with the sample cassettes, one of them leaking a pasted key and a custom header."""
-    good = (SNIPPETS / "cassettes" / "weather_agent.yaml").read_text(encoding="utf-8")
+    good = sample("cassettes/weather_agent.yaml")
     leaky = good.replace(
         "      authorization: REDACTED\n", f"      authorization: REDACTED\n      x-gateway-key: {GATEWAY_KEY}\n"
     ).replace("Lisbon?", f"Oslo? My key is {PASTED_KEY}", 1)
@@ -373,10 +341,10 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir(parents=True)
     (folder / "test_lisbon.yaml").write_text(good, encoding="utf-8")
     (folder / "test_oslo.yaml").write_text(leaky, encoding="utf-8")
-    shutil.copy(SNIPPETS / "config" / "prices.yaml", tmp_path / "prices.yaml")
+    (tmp_path / "prices.yaml").write_text(sample("config/prices.yaml"), encoding="utf-8")
     vcr = tmp_path / "tests" / "cassettes" / "test_chat"
     vcr.mkdir(parents=True)
-    shutil.copy(SNIPPETS / "cassettes" / "vcr_cassette.yaml", vcr / "test_hello.yaml")
+    (vcr / "test_hello.yaml").write_text(sample("cassettes/vcr_cassette.yaml"), encoding="utf-8")
     for var in SECRET_ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
@@ -450,6 +418,12 @@ MISSES = {
 }
 
 
+# Every output the pages show, by the test that produces it.
+OUTPUT_SAMPLES = [name for name, _, _ in CLI_SAMPLES] + list(MISSES)
+OUTPUT_SAMPLES += ["network-blocked.txt", "imported.yaml", "prune.txt", "strict-unused.txt"]
+CONFIG_SAMPLES = ["pyproject.toml", "github-actions.yml", "nightly-drift.yml", "pre-commit-config.yaml", "prices.yaml"]
+
+
 def test_miss_reports_match_the_docs(pytester: pytest.Pytester, fake_env: FakeServer) -> None:
     pytester.makeini("[pytest]\n")
     url = "https://api.openai.com/v1/chat/completions"
@@ -479,7 +453,7 @@ def test_unused_interactions_report_matches_the_docs(pytester: pytest.Pytester, 
     pytester.makeini("[pytest]\n")
     cassette = pytester.path / "cassettes/tests/test_agent/test_weather_tool.yaml"
     cassette.parent.mkdir(parents=True)
-    shutil.copy(SNIPPETS / "cassettes" / "weather_agent.yaml", cassette)
+    cassette.write_text(sample("cassettes/weather_agent.yaml"), encoding="utf-8")
     data = llm_cassette.load(cassette)
     # The test sends the first and the last request of the recording, not the second.
     calls = "\n".join(
@@ -549,7 +523,7 @@ def _cli_options(command: str) -> list[str]:
 
 
 def test_flags_and_commands_named_in_the_docs_exist(pytestconfig: pytest.Config) -> None:
-    sources = [*pages(), *(SNIPPETS / "config").iterdir()]
+    sources = pages()
     known_flags = set(_plugin_flags(pytestconfig))
     for source in sources:
         text = source.read_text(encoding="utf-8")
@@ -566,15 +540,14 @@ def test_flags_and_commands_named_in_the_docs_exist(pytestconfig: pytest.Config)
 
 
 def _code(source: Path) -> Iterator[str]:
-    """The lines of code in a page (fenced blocks and inline code spans), or all lines of a file."""
-    if source.suffix != ".md":  # a YAML or TOML file: its lines without the comments
-        for line in source.read_text(encoding="utf-8").splitlines():
-            yield re.sub(r"(^|\s)#.*", "", line)
-        return
+    """The lines of code in a page: fenced blocks (YAML and TOML without comments) and inline code spans."""
     fenced = set()
     for block in blocks(source):
         fenced.update(range(block.line, block.line + len(block.lines) + 1))
-        yield from block.lines
+        if block.lang in ("yaml", "yml", "toml", "ini"):
+            yield from (re.sub(r"(^|\s)#.*", "", line) for line in block.lines)
+        else:
+            yield from block.lines
     for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), start=1):
         if number not in fenced:
             yield from re.findall(r"`([^`]+)`", line)
@@ -582,7 +555,7 @@ def _code(source: Path) -> Iterator[str]:
 
 def _cli_calls(line: str) -> Iterator[tuple[str, list[str]]]:
     """(subcommand, its arguments) for each `llm-cassette SUB ...` call on a line of a page."""
-    for m in re.finditer(r"(?<![\w-])llm-cassette ([a-z][a-z-]*)([^`\n|&;#]*)", line):
+    for m in re.finditer(r"(?<![\w-])llm-cassette ([a-z][a-z-]*)([^`\n|&;#)]*)", line):
         try:
             args = shlex.split(m.group(2))
         except ValueError:
@@ -594,16 +567,16 @@ def _cli_calls(line: str) -> Iterator[tuple[str, list[str]]]:
 
 
 def test_ci_and_pre_commit_samples(pytestconfig: pytest.Config) -> None:
-    workflow = yaml.safe_load((SNIPPETS / "config" / "github-actions.yml").read_text(encoding="utf-8"))
+    workflow = yaml.safe_load(sample("config/github-actions.yml"))
     runs = [step["run"] for step in workflow["jobs"]["test"]["steps"] if "run" in step]
     assert any(r.startswith("pytest ") and "--llm-block-network" in r for r in runs)
-    nightly = yaml.safe_load((SNIPPETS / "config" / "nightly-drift.yml").read_text(encoding="utf-8"))
+    nightly = yaml.safe_load(sample("config/nightly-drift.yml"))
     runs = [step["run"] for step in nightly["jobs"]["verify"]["steps"] if "run" in step]
     assert any(r.startswith("pytest --llm-verify --record") for r in runs)
     assert any('git config diff.llm-cassette.command "llm-cassette diff --git"' in r for r in runs)
 
     hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
-    config = yaml.safe_load((SNIPPETS / "config" / "pre-commit-config.yaml").read_text(encoding="utf-8"))
+    config = yaml.safe_load(sample("config/pre-commit-config.yaml"))
     for repo in config["repos"]:
         for hook in repo["hooks"]:
             assert hook["id"] in hooks, f"no hook {hook['id']!r} in .pre-commit-hooks.yaml"
@@ -616,6 +589,6 @@ def test_ci_and_pre_commit_samples(pytestconfig: pytest.Config) -> None:
             assert not files.search("tests/test_chat.py")
 
     tomllib = pytest.importorskip("tomllib")
-    pyproject = tomllib.loads((SNIPPETS / "config" / "pyproject.toml").read_text(encoding="utf-8"))
+    pyproject = tomllib.loads(sample("config/pyproject.toml"))
     settings = pyproject["tool"]["pytest"]["ini_options"]
     assert set(settings) <= set(_ini_names(pytestconfig))
