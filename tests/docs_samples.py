@@ -8,6 +8,7 @@ the line before its fence (invisible on GitHub and in the site):
     <!-- sample: tests/test_matching.py, continued -->  the next part of the same file (same page)
     <!-- excerpt: tests/test_markers.py -->             lines found, in one piece, in that sample
     <!-- copy: docs/examples/agent_api/tests/conftest.py -->  a file of the repository, byte for byte
+    <!-- tree: fastapi -->                              the files of a group's project, as a tree
     <!-- not-run: the reason -->                        a Python block no test runs, and why
 
 A sample's name is `<group>/<path>`: the group says which test runs it (tests/test_docs.py), the
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 
 FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+-]*)")
-MARKER = re.compile(r"^\s*<!--\s*(sample|excerpt|copy|not-run):\s*(\S.*?)\s*-->\s*$")
+MARKER = re.compile(r"^\s*<!--\s*(sample|excerpt|copy|tree|not-run):\s*(\S.*?)\s*-->\s*$")
 CONTINUED = ", continued"
 
 
@@ -47,7 +48,7 @@ class Block:
 
     @property
     def tag(self) -> tuple[str, str] | None:
-        """("sample" | "excerpt" | "copy" | "not-run", its argument), from the comment before the fence."""
+        """("sample" | "excerpt" | "copy" | "tree" | "not-run", its argument), from the comment before the fence."""
         m = MARKER.match(self.marker)
         return (m.group(1), m.group(2)) if m else None
 
@@ -131,3 +132,21 @@ def rewrite(kind: str, name: str, text: str) -> int:
             page.write_text("\n".join(lines) + "\n", encoding="utf-8")
         count += sum(1 for b in blocks(page) if b.tag == (kind, name))
     return count
+
+
+def tree(name: str) -> list[str]:
+    """The file paths the `<!-- tree: name -->` block draws (`├── a/`, `│   └── b.py`: 4 columns a level)."""
+    [(_, block)] = [(n, b) for n, b in tagged("tree") if n == name]
+    paths: list[str] = []
+    stack: list[str] = []
+    for line in block.lines[1:]:  # the first line is the project folder itself
+        m = re.match(r"^([│ ]   )*[├└]── (.+)$", line)
+        assert m, f"{block}: not a line of a tree: {line!r}"
+        depth = (len(line) - len(m.group(2))) // 4 - 1
+        del stack[depth:]
+        entry = m.group(2).split("  #", 1)[0].strip()
+        if entry.endswith("/"):
+            stack.append(entry)
+        else:
+            paths.append("".join(stack) + entry)
+    return paths

@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 import llm_cassette
-from docs_samples import ROOT, all_blocks, blocks, group, pages, rewrite, samples, tagged
+from docs_samples import ROOT, all_blocks, blocks, group, pages, rewrite, samples, tagged, tree
 from llm_cassette import CassetteOptions, cli, faults
 from llm_cassette.core.redaction import SECRET_ENV_VARS, SECRET_HEADERS, SECRET_QUERY_KEYS
 from llm_cassette.core.replay import RETRYABLE_STATUSES
@@ -185,6 +185,31 @@ def test_pytest_samples_record_then_replay_offline(
     replayed = pytester.runpytest("--llm-block-network", "--llm-cassette-strict")
     replayed.assert_outcomes(passed=n_tests)
     replayed.stdout.fnmatch_lines(["llm-cassette: * cassettes replayed, * interactions, 0 network calls, 0 recorded*"])
+    assert fake_env.request_count == calls, "a replay reached the server"
+
+
+def test_fastapi_project_runs_as_the_page_shows_it(
+    pytester: pytest.Pytester, fake_env: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/fastapi.md's project, written out file by file where its tree puts them: record, replay."""
+    pytest.importorskip("fastapi")
+    files = group("fastapi")
+    assert sorted(files) == sorted(tree("fastapi")), "the page's tree and the files it shows differ"
+    materialise(files, pytester.path)
+    n_tests = len(re.findall(r"^(?:async )?def test_", files["tests/test_chat_app.py"], re.M))
+
+    # `OPENAI_API_KEY=sk-... pytest --record`, the fake server standing in for the real API.
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+    pytester.runpytest("--record").assert_outcomes(passed=n_tests)
+    calls = fake_env.request_count
+    folder = pytester.path / "cassettes" / "tests" / "test_chat_app"
+    assert sorted(p.name for p in folder.iterdir()) == ["test_ask.yaml", "test_stream_relay.yaml"]
+    stream = llm_cassette.load(folder / "test_stream_relay.yaml").interactions[0].response
+    assert stream is not None and len(stream.chunks) > 1, "the stream was recorded as one block"
+
+    # `pytest`: offline, no key; nothing reaches the server.
+    monkeypatch.delenv("OPENAI_API_KEY")
+    pytester.runpytest("--llm-block-network").assert_outcomes(passed=n_tests)
     assert fake_env.request_count == calls, "a replay reached the server"
 
 
