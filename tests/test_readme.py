@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
 import pytest
+
+from docs_samples import samples
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,3 +45,10 @@ def test_install_instructions_work_before_a_release() -> None:
         for line in text.splitlines():
             if re.search(r"pip install ['\"]?llm-cassette\b", line):
                 assert " not " in line, f"{path}: installs the unrelated project: {line.strip()}"
+
+
+def test_readme_example_is_the_one_the_docs_run() -> None:
+    # tests/test_docs.py records and replays the getting-started sample; the README shows the same code.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    [shown] = re.findall(r"```python\n(.+?)```", readme, re.DOTALL)
+    assert ast.dump(ast.parse(shown)) == ast.dump(ast.parse(samples()["tests/test_summary.py"]))
