@@ -273,24 +273,26 @@ def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Complete
     return result
 
 
+# Both scripts run as `python <script>` runs them (as __main__), one interpreter per pass: the
+# second also shows that the first left nothing patched behind.
+RUN_SCRIPTS = "import runpy\nfor s in ['summarize.py', 'async_pipeline.py']: runpy.run_path(s, run_name='__main__')"
+
+
 def test_script_samples_record_then_replay(tmp_path: Path, fake_server: FakeServer) -> None:
     scripts = group("scripts")
     assert sorted(scripts) == ["async_pipeline.py", "summarize.py"]
     materialise(scripts, tmp_path)
     env = _env(fake_server)
 
-    first = _run([sys.executable, "summarize.py"], tmp_path, env)
-    assert first.stdout.splitlines()[-1] == "0 replayed, 1 recorded"
-    answers = _run([sys.executable, "async_pipeline.py"], tmp_path, env).stdout
-    assert answers.splitlines() == ["The capital of France is Paris.", "Hello! How can I help you today?"]
+    first = _run([sys.executable, "-c", RUN_SCRIPTS], tmp_path, env).stdout.splitlines()
+    answers = ["The capital of France is Paris.", "Hello! How can I help you today?"]
+    assert first[1:] == ["0 replayed, 1 recorded", *answers]
     calls = fake_server.request_count
     assert calls == 3
     assert (tmp_path / "cassettes" / "summarize.yaml").is_file()
 
-    again = _run([sys.executable, "summarize.py"], tmp_path, env)
-    assert again.stdout.splitlines()[-1] == "1 replayed, 0 recorded"
-    assert again.stdout.splitlines()[0] == first.stdout.splitlines()[0]
-    assert _run([sys.executable, "async_pipeline.py"], tmp_path, env).stdout == answers
+    again = _run([sys.executable, "-c", RUN_SCRIPTS], tmp_path, env).stdout.splitlines()
+    assert again == [first[0], "1 replayed, 0 recorded", *answers]
     assert fake_server.request_count == calls
 
 
