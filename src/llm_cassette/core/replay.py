@@ -9,7 +9,7 @@ from dataclasses import replace
 from ..errors import ReplayTimingWarning
 from . import jsonrpc
 from .models import Headers, Interaction, Request, Response, header_value
-from .recording import is_final_chunk
+from .recording import is_final_chunk, is_stream_content_type
 
 # Statuses after which SDKs back off before retrying.
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
@@ -99,16 +99,23 @@ def answer_for(interaction: Interaction, sent: Request) -> Interaction:
 
 
 def stays_open(interaction: Interaction) -> bool:
-    """Whether a replayed (async) stream stays open after its last chunk until the caller closes it.
+    """Whether a replayed (async) event stream stays open after its last chunk until the caller
+    closes it.
 
-    True when the client cut it while recording, and for a GET event stream that ended without a
-    final event: a feed the server kept open for the session (MCP's GET stream) and closed only as
-    the session ended. Ending it early in replay would make the client reconnect.
+    Only an event stream (`text/event-stream`, and the other long-lived streaming types of
+    `STREAM_CONTENT_TYPES`: NDJSON, JSON Lines, JSON text sequences, AWS eventstream) that the
+    client cut while recording, or a GET event stream that ended without a final event: a feed
+    the server kept open for the session (MCP's GET stream) and closed only as the session ended.
+    Ending it early in replay would make the client reconnect. Any other body whose download was
+    cut ends where the recording does: nothing would ever arrive to end the wait.
     """
     resp = interaction.response
     if resp is None or resp.error is not None or resp.chunks is None:
         return False
+    ctype = resp.content_type
+    if not is_stream_content_type(ctype):
+        return False
     if resp.cut:
         return True
-    feed = interaction.request.method.upper() == "GET" and resp.content_type == "text/event-stream"
+    feed = ctype == "text/event-stream" and interaction.request.method.upper() == "GET"
     return feed and not (resp.chunks and is_final_chunk(resp.chunks[-1].data))
