@@ -77,6 +77,14 @@ def _urllib3(name: str) -> str:
     return f"{COMPAT}/test_compat_urllib3.py::{name}"
 
 
+def _dspy(name: str) -> str:
+    return f"{COMPAT}/test_compat_dspy.py::{name}"
+
+
+def _realtime(name: str) -> str:
+    return f"{COMPAT}/test_compat_openai_realtime.py::{name}"
+
+
 ENTRIES: tuple[Entry, ...] = (
     Entry("openai", "chat completions, sync", _openai("test_chat_sync")),
     Entry("openai", "chat completions, async", _openai("test_chat_async")),
@@ -181,6 +189,25 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry("boto3 (Bedrock)", "`converse`", _urllib3("test_bedrock_converse")),
     Entry("boto3 (Bedrock)", "`converse_stream`: eventstream frames", _urllib3("test_bedrock_converse_stream")),
+    Entry(
+        "dspy",
+        "`dspy.LM` default engine (its own socket-level client) in replay",
+        _dspy("test_default_engine_is_refused"),
+        "refused by the network guard, with the error shown",
+    ),
+    Entry("dspy", '`dspy.LM(..., engine="litellm")`', _dspy("test_litellm_engine")),
+    Entry(
+        "openai Realtime",
+        "`client.realtime.connect` (websockets) in replay",
+        _realtime("test_realtime_connect_is_refused"),
+        "refused by the network guard, with the error shown",
+    ),
+    Entry(
+        "openai Realtime",
+        "`AsyncOpenAI().realtime.connect` (websockets) in replay",
+        _realtime("test_realtime_connect_async_is_refused"),
+        "refused by the network guard, with the error shown",
+    ),
 )
 
 # The distributions whose versions a client row reports; () is the Python version.
@@ -210,6 +237,8 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "requests": ("requests", "urllib3"),
     "urllib.request": (),
     "boto3 (Bedrock)": ("boto3", "urllib3"),
+    "dspy": ("dspy", "litellm"),
+    "openai Realtime": ("openai", "websockets"),
 }
 
 COLUMNS = ("Client or runner", "Version", "Feature", "Status", "Test")
@@ -257,6 +286,15 @@ FOOTER = """
   with the upstream still listening behind a connection-counting listener: the replay opens no
   connection. Bedrock runs against a local stub of bedrock-runtime's wire format (JSON, and
   `application/vnd.amazon.eventstream` frames). See [HTTP stacks and the network guard](stacks.md).
+- **dspy**: `dspy.LM`'s default engine (`engine="auto"`, lm15 for the common providers) sends
+  through an HTTP client of its own, on raw sockets, which llm-cassette does not record: in replay
+  the network guard refuses it and says to use `engine="litellm"`, which sends through a recorded
+  stack. dspy depends on litellm: install it beside litellm (`pip install litellm dspy`), before
+  the SDKs. Pass `cache=False` (or point `DSPY_CACHEDIR` at a temporary folder) while recording:
+  a call dspy's disk cache answers sends nothing, so nothing is recorded for it.
+- **openai Realtime** (`client.realtime.connect`) speaks websockets, which are not recorded: in
+  replay the guard refuses the connection (sync and async), and the test fails even if the code
+  around it catches every exception. Tests that need a Realtime session should fake it.
 """
 
 
