@@ -5,11 +5,15 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ..errors import ReplayTimingWarning
 from . import jsonrpc
 from .models import Headers, Interaction, Request, Response, header_value
 from .recording import is_final_chunk, is_stream_content_type
+
+if TYPE_CHECKING:  # the session module imports this one
+    from .session import Plan, Session
 
 # Statuses after which SDKs back off before retrying.
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
@@ -74,6 +78,21 @@ class ReplayClock:
                 )
             delay = self.cap
         return delay
+
+    def headers_wait(self, interaction: Interaction) -> float:
+        """Seconds to wait now before the response's status and headers (0 or less: they are due)."""
+        resp = interaction.response
+        return self.wait_for(resp.t) if resp is not None else 0.0
+
+
+def replay_clock(session: Session, plan: Plan, cap: float | None = None) -> ReplayClock | None:
+    """The clock of one replayed response, or None when `replay_timing` is off (the default:
+    replay as fast as possible, nothing timed). `cap`: the caller's read timeout, if known."""
+    scale = session.options.replay_timing
+    if not scale:
+        return None
+    which = f"interaction #{plan.index + 1}" if plan.index is not None else "an injected fault"
+    return ReplayClock(scale, cap=cap, where=f"{session.path}: {which}")
 
 
 # A session id the server hands out at initialisation (MCP's streamable HTTP): the client sends it

@@ -25,7 +25,7 @@ from typing import Any
 from ..core.models import Chunk, Interaction, Request, TransportFailure
 from ..core.recording import Recording
 from ..core.registry import active_session
-from ..core.replay import ReplayClock, replay_headers, stays_open
+from ..core.replay import ReplayClock, replay_clock, replay_headers, stays_open
 from ..core.session import Session
 from .guard import forwarding
 from .import_hook import when_imported
@@ -190,13 +190,9 @@ class AiohttpAdapter:
                 return await handler(req)
         if plan.kind == "replay":
             assert plan.interaction is not None
-            scale = session.options.replay_timing
-            which = f"interaction #{plan.index + 1}" if plan.index is not None else "an injected fault"
-            clock = ReplayClock(scale, cap=None, where=f"{session.path}: {which}") if scale else None
-            if clock is not None and plan.interaction.response is not None:
-                delay = clock.wait_for(plan.interaction.response.t)
-                if delay > 0:
-                    await async_sleep(delay)
+            clock = replay_clock(session, plan)
+            if clock is not None and (delay := clock.headers_wait(plan.interaction)) > 0:
+                await async_sleep(delay)
             return self.replay(session, plan.interaction, req, clock)
         rec = plan.recording
         assert rec is not None
