@@ -14,6 +14,7 @@ import argparse
 import platform
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -37,52 +38,23 @@ class Entry:
         return (self.client, self.feature, self.status, self.test)
 
 
-def _openai(name: str) -> str:
-    return f"{COMPAT}/test_compat_openai.py::{name}"
+def _module(module: str) -> Callable[[str], str]:
+    """Node ids in one module of the suite: `_module("openai")("test_chat_sync")`."""
+    return lambda name: f"{COMPAT}/test_compat_{module}.py::{name}"
 
 
-def _anthropic(name: str) -> str:
-    return f"{COMPAT}/test_compat_anthropic.py::{name}"
-
-
-def _frameworks(name: str) -> str:
-    return f"{COMPAT}/test_compat_frameworks.py::{name}"
-
-
-def _httpx(name: str) -> str:
-    return f"{COMPAT}/test_compat_httpx.py::{name}"
-
-
-def _mocks(name: str) -> str:
-    return f"{COMPAT}/test_compat_mocks.py::{name}"
-
-
-def _aiohttp(name: str) -> str:
-    return f"{COMPAT}/test_compat_aiohttp.py::{name}"
-
-
-def _genai(name: str) -> str:
-    return f"{COMPAT}/test_compat_google_genai.py::{name}"
-
-
-def _mcp(name: str) -> str:
-    return f"{COMPAT}/test_compat_mcp.py::{name}"
-
-
-def _runners(name: str) -> str:
-    return f"{COMPAT}/test_compat_runners.py::{name}"
-
-
-def _urllib3(name: str) -> str:
-    return f"{COMPAT}/test_compat_urllib3.py::{name}"
-
-
-def _dspy(name: str) -> str:
-    return f"{COMPAT}/test_compat_dspy.py::{name}"
-
-
-def _realtime(name: str) -> str:
-    return f"{COMPAT}/test_compat_openai_realtime.py::{name}"
+_openai = _module("openai")
+_anthropic = _module("anthropic")
+_frameworks = _module("frameworks")
+_httpx = _module("httpx")
+_mocks = _module("mocks")
+_aiohttp = _module("aiohttp")
+_genai = _module("google_genai")
+_mcp = _module("mcp")
+_runners = _module("runners")
+_urllib3 = _module("urllib3")
+_dspy = _module("dspy")
+_realtime = _module("openai_realtime")
 
 
 ENTRIES: tuple[Entry, ...] = (
