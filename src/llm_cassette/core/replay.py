@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ReplayTimingWarning
 from . import jsonrpc
-from .models import Headers, Interaction, Request, Response, header_value
+from .models import Chunk, Headers, Interaction, Request, Response, header_value
 from .recording import is_final_chunk, is_stream_content_type
 
 if TYPE_CHECKING:  # the session module imports this one
@@ -32,6 +32,13 @@ def shorten_backoff(interaction: Interaction) -> Interaction:
     headers = [(k, v) for k, v in resp.headers if k.lower() != "retry-after-ms"]
     headers.append(("retry-after-ms", "1"))
     return replace(interaction, response=replace(resp, headers=tuple(headers)))
+
+
+def replay_chunks(resp: Response) -> tuple[Chunk, ...]:
+    """The chunks a stack replays: as recorded, or a whole body as one chunk (none when empty)."""
+    if resp.chunks is not None:
+        return resp.chunks
+    return (Chunk(resp.body, resp.t),) if resp.body else ()
 
 
 def replay_headers(resp: Response, *, keep_retry_headers: bool = False) -> Headers:

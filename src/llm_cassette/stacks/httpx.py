@@ -19,6 +19,7 @@ from ..core.registry import active_session
 from ..core.replay import ReplayClock, replay_clock, replay_headers, stays_open
 from ..core.session import Plan, Session
 from ..errors import NetworkBlocked
+from ..faults import DROPPED
 from .guard import forwarding
 from .streams import DropAsync, DropSync, ReplayAsync, ReplaySync, TeeAsync, TeeSync, async_sleep
 
@@ -199,8 +200,7 @@ class StackAdapter:
         return self.module.Response(resp.status, headers=headers, stream=stream, request=request)
 
     def dropped(self, request: Any) -> BaseException:
-        failure = TransportFailure("RemoteProtocolError", "peer closed connection (injected by llm-cassette)")
-        return self.exception(failure, request)
+        return self.exception(DROPPED, request)
 
     def exception(self, failure: TransportFailure, request: Any) -> BaseException:
         """The recorded transport error as this stack's exception class."""

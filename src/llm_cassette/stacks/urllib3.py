@@ -15,9 +15,9 @@ import http.client
 import time
 from typing import Any
 
-from ..core.models import Chunk, Interaction, Request, TransportFailure
+from ..core.models import Interaction, Request, TransportFailure
 from ..core.registry import active_session
-from ..core.replay import ReplayClock, replay_clock, replay_headers
+from ..core.replay import ReplayClock, replay_chunks, replay_clock, replay_headers
 from ..core.session import Session
 from .guard import forwarding
 from .streams import ReplaySync
@@ -169,8 +169,7 @@ class Urllib3Adapter:
         headers = self.module.HTTPHeaderDict()
         for k, v in replay_headers(resp, keep_retry_headers=session.options.keep_retry_headers):
             headers.add(k, v)
-        chunks = resp.chunks if resp.chunks is not None else ((Chunk(resp.body, resp.t),) if resp.body else ())
-        replay = ReplaySync(chunks, resp.error, lambda f: self.exception(f, pool, conn, url), clock)
+        replay = ReplaySync(replay_chunks(resp), resp.error, lambda f: self.exception(f, pool, conn, url), clock)
         return self.replay_cls(
             body=ChunkSource(replay),
             headers=headers,
