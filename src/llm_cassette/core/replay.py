@@ -138,10 +138,8 @@ def stays_open(interaction: Interaction) -> bool:
     resp = interaction.response
     if resp is None or resp.error is not None or resp.chunks is None:
         return False
-    ctype = resp.content_type
-    if not is_stream_content_type(ctype):
-        return False
     if resp.cut:
-        return True
-    feed = ctype == "text/event-stream" and interaction.request.method.upper() == "GET"
+        return is_stream_content_type(resp.content_type)
+    # Checked in this order so that a whole stream (the usual replay) costs no header lookup.
+    feed = interaction.request.method.upper() == "GET" and resp.content_type == "text/event-stream"
     return feed and not (resp.chunks and is_final_chunk(resp.chunks[-1].data))
