@@ -8,7 +8,10 @@ fake server still listening behind a connection-counting listener: it must accep
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +24,26 @@ from llm_cassette.errors import NetworkBlocked
 KEY = "sk-fake-dspy-key-for-tests-0000"
 
 
+def _thread_loop() -> Any:
+    """The event loop set as this thread's current one, if any (without creating one)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # event loop policies, Python 3.14
+        return getattr(getattr(asyncio.get_event_loop_policy(), "_local", None), "_loop", None)
+
+
 @pytest.fixture
-def dspy(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Any:
+def dspy(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     # dspy opens its disk cache at import, and litellm fetches its price map unless told not to.
     monkeypatch.setenv("DSPY_CACHEDIR", str(tmp_path_factory.mktemp("dspy-cache")))
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    return pytest.importorskip("dspy")
+    before = _thread_loop()
+    yield pytest.importorskip("dspy")
+    # A sync call sets an event loop of its own as the thread's current one (asyncio.get_event_loop)
+    # and never closes it: closed here, it cannot fail a later test when it is collected.
+    left = _thread_loop()
+    if left is not None and left is not before and not left.is_running():
+        left.close()
+        asyncio.set_event_loop(before)
 
 
 def lm(dspy: Any, listener: CountingListener, **options: Any) -> Any:
