@@ -1,7 +1,8 @@
 """A TCP listener on 127.0.0.1 that counts the connections it accepts and relays them upstream.
 
 Put it in front of a real server (the fake server, a stub) to prove that a replay opened no
-connection at all: `with CountingListener(upstream_port) as listener: ...; listener.connections`.
+connection at all: `with CountingListener(upstream_port) as listener: ...; listener.connections`,
+or `record_then_replay_offline(listener, path, call, monkeypatch)` for the whole round trip.
 """
 
 from __future__ import annotations
@@ -10,7 +11,16 @@ import _socket
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
+
+import pytest
+
+from llm_cassette import use_cassette
+
+T = TypeVar("T")
 
 
 class CountingListener:
@@ -73,7 +83,27 @@ class CountingListener:
             self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()
         with self._lock:
-            for s in self._open:
+            for s in self._open:  # shutdown() wakes a recv() blocked in a pipe thread; close() would not
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
                 s.close()
         for t in self._threads:
             t.join(5)
+
+
+def record_then_replay_offline(
+    listener: CountingListener, path: Path, call: Callable[[], T], monkeypatch: pytest.MonkeyPatch
+) -> tuple[T, T]:
+    """Record `call` through the listener, then replay it under `LLM_CASSETTE_BLOCK_NETWORK=1`
+    (loopback is only guarded then): zero new connections, every interaction played."""
+    with use_cassette(path, record_mode="once") as rec:
+        recorded = call()
+    assert rec.recorded_count >= 1 and listener.connections >= 1
+    connections = listener.connections
+    with monkeypatch.context() as m:
+        m.setenv("LLM_CASSETTE_BLOCK_NETWORK", "1")
+        with use_cassette(path, record_mode="none") as play:
+            replayed = call()
+    assert listener.connections == connections, "the replay connected to the upstream"
+    assert play.play_count == rec.recorded_count
+    return recorded, replayed

@@ -4,6 +4,7 @@ frames replayed byte for byte; SigV4 headers redacted and never matched."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -106,3 +107,45 @@ def test_a_throttled_call_replays_as_the_same_client_error(stub: BedrockStub, tm
         assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
     stub.throttle_next = 0
     assert [it.response.status for it in load(path).interactions if it.response] == [429]
+
+
+def test_a_replay_needs_no_aws_credentials_or_config(
+    stub: BedrockStub, tmp_path: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Recorded with credentials; replayed by a marked test on a machine with no AWS set-up at all:
+    # no AWS_* variables, no ~/.aws, no instance metadata. The plugin gives it placeholders.
+    cassette = pytester.path / "cassettes" / "test_no_aws" / "test_converse.yaml"
+    with use_cassette(cassette, record_mode="once"):
+        recorded = client(stub).converse(modelId=MODEL, messages=messages("no credentials here"))
+    sent = len(stub.requests)
+    for name in [v for v in os.environ if v.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("HOME", str(empty))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    pytester.makepyfile(
+        test_no_aws=f"""
+        import os
+        import boto3
+        import pytest
+
+        @pytest.mark.llm_cassette
+        def test_converse():
+            bedrock = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url={stub.url!r})
+            reply = bedrock.converse(
+                modelId={MODEL!r}, messages=[{{"role": "user", "content": [{{"text": "no credentials here"}}]}}]
+            )
+            assert reply["output"] == {recorded["output"]!r}
+            assert os.environ["AWS_ACCESS_KEY_ID"].startswith("AKIALLMCASSETTE")
+
+        def test_restored_after():
+            assert "AWS_ACCESS_KEY_ID" not in os.environ
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    assert len(stub.requests) == sent
+    assert "AWS_ACCESS_KEY_ID" not in os.environ

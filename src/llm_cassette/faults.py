@@ -108,6 +108,10 @@ def drop(after_chunks: int = 3, call: int = 1, *, times: int | None = 1, path: s
 
 # --- building what the caller sees ------------------------------------------------------------
 
+#: What a `drop` fault shows a recording caller after its first chunks (each stack raises it as
+#: its own class for a peer that closed the connection).
+DROPPED = TransportFailure("RemoteProtocolError", "peer closed connection (injected by llm-cassette)")
+
 _OPENAI_ERRORS = {
     429: ("rate_limit_exceeded", "requests", "Rate limit reached (injected by llm-cassette)."),
     500: ("server_error", "server_error", "The server had an error (injected by llm-cassette)."),

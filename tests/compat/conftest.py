@@ -8,10 +8,12 @@ exactly what the recording run saw. The helper itself lives in `tests/helpers.py
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from counting_listener import CountingListener
 from helpers import Roundtrip
 from llm_cassette.fake_server import FakeServer
 
@@ -20,3 +22,10 @@ from llm_cassette.fake_server import FakeServer
 def roundtrip(fake_server: FakeServer, tmp_path: Path) -> Roundtrip:
     """Record a client's calls against the fake server, then replay them offline and compare."""
     return Roundtrip(fake_server, tmp_path)
+
+
+@pytest.fixture
+def listener(fake_server: FakeServer) -> Iterator[CountingListener]:
+    """A connection-counting listener in front of the fake server (see `counting_listener`)."""
+    with CountingListener(fake_server.port) as counting:
+        yield counting

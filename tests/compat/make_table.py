@@ -14,6 +14,7 @@ import argparse
 import platform
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -37,44 +38,23 @@ class Entry:
         return (self.client, self.feature, self.status, self.test)
 
 
-def _openai(name: str) -> str:
-    return f"{COMPAT}/test_compat_openai.py::{name}"
+def _module(module: str) -> Callable[[str], str]:
+    """Node ids in one module of the suite: `_module("openai")("test_chat_sync")`."""
+    return lambda name: f"{COMPAT}/test_compat_{module}.py::{name}"
 
 
-def _anthropic(name: str) -> str:
-    return f"{COMPAT}/test_compat_anthropic.py::{name}"
-
-
-def _frameworks(name: str) -> str:
-    return f"{COMPAT}/test_compat_frameworks.py::{name}"
-
-
-def _httpx(name: str) -> str:
-    return f"{COMPAT}/test_compat_httpx.py::{name}"
-
-
-def _mocks(name: str) -> str:
-    return f"{COMPAT}/test_compat_mocks.py::{name}"
-
-
-def _aiohttp(name: str) -> str:
-    return f"{COMPAT}/test_compat_aiohttp.py::{name}"
-
-
-def _genai(name: str) -> str:
-    return f"{COMPAT}/test_compat_google_genai.py::{name}"
-
-
-def _mcp(name: str) -> str:
-    return f"{COMPAT}/test_compat_mcp.py::{name}"
-
-
-def _runners(name: str) -> str:
-    return f"{COMPAT}/test_compat_runners.py::{name}"
-
-
-def _urllib3(name: str) -> str:
-    return f"{COMPAT}/test_compat_urllib3.py::{name}"
+_openai = _module("openai")
+_anthropic = _module("anthropic")
+_frameworks = _module("frameworks")
+_httpx = _module("httpx")
+_mocks = _module("mocks")
+_aiohttp = _module("aiohttp")
+_genai = _module("google_genai")
+_mcp = _module("mcp")
+_runners = _module("runners")
+_urllib3 = _module("urllib3")
+_dspy = _module("dspy")
+_realtime = _module("openai_realtime")
 
 
 ENTRIES: tuple[Entry, ...] = (
@@ -181,6 +161,25 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry("boto3 (Bedrock)", "`converse`", _urllib3("test_bedrock_converse")),
     Entry("boto3 (Bedrock)", "`converse_stream`: eventstream frames", _urllib3("test_bedrock_converse_stream")),
+    Entry(
+        "dspy",
+        "`dspy.LM` default engine (its own socket-level client) in replay",
+        _dspy("test_default_engine_is_refused"),
+        "refused by the network guard, with the error shown",
+    ),
+    Entry("dspy", '`dspy.LM(..., engine="litellm")`', _dspy("test_litellm_engine")),
+    Entry(
+        "openai Realtime",
+        "`client.realtime.connect` (websockets) in replay",
+        _realtime("test_realtime_connect_is_refused"),
+        "refused by the network guard, with the error shown",
+    ),
+    Entry(
+        "openai Realtime",
+        "`AsyncOpenAI().realtime.connect` (websockets) in replay",
+        _realtime("test_realtime_connect_async_is_refused"),
+        "refused by the network guard, with the error shown",
+    ),
 )
 
 # The distributions whose versions a client row reports; () is the Python version.
@@ -210,6 +209,8 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "requests": ("requests", "urllib3"),
     "urllib.request": (),
     "boto3 (Bedrock)": ("boto3", "urllib3"),
+    "dspy": ("dspy", "litellm"),
+    "openai Realtime": ("openai", "websockets"),
 }
 
 COLUMNS = ("Client or runner", "Version", "Feature", "Status", "Test")
@@ -257,6 +258,15 @@ FOOTER = """
   with the upstream still listening behind a connection-counting listener: the replay opens no
   connection. Bedrock runs against a local stub of bedrock-runtime's wire format (JSON, and
   `application/vnd.amazon.eventstream` frames). See [HTTP stacks and the network guard](stacks.md).
+- **dspy**: `dspy.LM`'s default engine (`engine="auto"`, lm15 for the common providers) sends
+  through an HTTP client of its own, on raw sockets, which llm-cassette does not record: in replay
+  the network guard refuses it and says to use `engine="litellm"`, which sends through a recorded
+  stack. dspy depends on litellm: install it beside litellm (`pip install litellm dspy`), before
+  the SDKs. Pass `cache=False` (or point `DSPY_CACHEDIR` at a temporary folder) while recording:
+  a call dspy's disk cache answers sends nothing, so nothing is recorded for it.
+- **openai Realtime** (`client.realtime.connect`) speaks websockets, which are not recorded: in
+  replay the guard refuses the connection (sync and async), and the test fails even if the code
+  around it catches every exception. Tests that need a Realtime session should fake it.
 """
 
 

@@ -7,42 +7,16 @@ upstream still listening behind a connection-counting listener: it must accept z
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from bedrock_stub import BedrockStub
-from counting_listener import CountingListener
+from counting_listener import CountingListener, record_then_replay_offline
 from llm_cassette import load, use_cassette
 from llm_cassette.errors import NetworkBlocked
-from llm_cassette.fake_server import FakeServer
-
-T = TypeVar("T")
-
-
-@pytest.fixture
-def listener(fake_server: FakeServer) -> Iterator[CountingListener]:
-    with CountingListener(fake_server.port) as counting:
-        yield counting
-
-
-def record_then_replay_offline(
-    listener: CountingListener, path: Path, call: Callable[[], T], monkeypatch: pytest.MonkeyPatch
-) -> tuple[T, T]:
-    """Record through the listener, then replay with the network blocked: zero new connections."""
-    with use_cassette(path, record_mode="once") as rec:
-        recorded = call()
-    assert rec.recorded_count >= 1 and listener.connections >= 1
-    connections = listener.connections
-    with monkeypatch.context() as m:
-        m.setenv("LLM_CASSETTE_BLOCK_NETWORK", "1")
-        with use_cassette(path, record_mode="none") as play:
-            replayed = call()
-    assert listener.connections == connections, "the replay connected to the upstream"
-    assert play.play_count == rec.recorded_count
-    return recorded, replayed
 
 
 def chat(text: str, *, stream: bool = False) -> dict[str, Any]:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ..errors import ReplayTimingWarning
 from . import jsonrpc
-from .models import Headers, Interaction, Request, Response, header_value
-from .recording import is_final_chunk
+from .models import Chunk, Headers, Interaction, Request, Response, header_value
+from .recording import is_final_chunk, is_stream_content_type
+
+if TYPE_CHECKING:  # the session module imports this one
+    from .session import Plan, Session
 
 # Statuses after which SDKs back off before retrying.
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
@@ -28,6 +32,13 @@ def shorten_backoff(interaction: Interaction) -> Interaction:
     headers = [(k, v) for k, v in resp.headers if k.lower() != "retry-after-ms"]
     headers.append(("retry-after-ms", "1"))
     return replace(interaction, response=replace(resp, headers=tuple(headers)))
+
+
+def replay_chunks(resp: Response) -> tuple[Chunk, ...]:
+    """The chunks a stack replays: as recorded, or a whole body as one chunk (none when empty)."""
+    if resp.chunks is not None:
+        return resp.chunks
+    return (Chunk(resp.body, resp.t),) if resp.body else ()
 
 
 def replay_headers(resp: Response, *, keep_retry_headers: bool = False) -> Headers:
@@ -75,6 +86,21 @@ class ReplayClock:
             delay = self.cap
         return delay
 
+    def headers_wait(self, interaction: Interaction) -> float:
+        """Seconds to wait now before the response's status and headers (0 or less: they are due)."""
+        resp = interaction.response
+        return self.wait_for(resp.t) if resp is not None else 0.0
+
+
+def replay_clock(session: Session, plan: Plan, cap: float | None = None) -> ReplayClock | None:
+    """The clock of one replayed response, or None when `replay_timing` is off (the default:
+    replay as fast as possible, nothing timed). `cap`: the caller's read timeout, if known."""
+    scale = session.options.replay_timing
+    if not scale:
+        return None
+    which = f"interaction #{plan.index + 1}" if plan.index is not None else "an injected fault"
+    return ReplayClock(scale, cap=cap, where=f"{session.path}: {which}")
+
 
 # A session id the server hands out at initialisation (MCP's streamable HTTP): the client sends it
 # back with every request and never expects another one.
@@ -99,16 +125,21 @@ def answer_for(interaction: Interaction, sent: Request) -> Interaction:
 
 
 def stays_open(interaction: Interaction) -> bool:
-    """Whether a replayed (async) stream stays open after its last chunk until the caller closes it.
+    """Whether a replayed (async) event stream stays open after its last chunk until the caller
+    closes it.
 
-    True when the client cut it while recording, and for a GET event stream that ended without a
-    final event: a feed the server kept open for the session (MCP's GET stream) and closed only as
-    the session ended. Ending it early in replay would make the client reconnect.
+    Only an event stream (`text/event-stream`, and the other long-lived streaming types of
+    `STREAM_CONTENT_TYPES`: NDJSON, JSON Lines, JSON text sequences, AWS eventstream) that the
+    client cut while recording, or a GET event stream that ended without a final event: a feed
+    the server kept open for the session (MCP's GET stream) and closed only as the session ended.
+    Ending it early in replay would make the client reconnect. Any other body whose download was
+    cut ends where the recording does: nothing would ever arrive to end the wait.
     """
     resp = interaction.response
     if resp is None or resp.error is not None or resp.chunks is None:
         return False
     if resp.cut:
-        return True
+        return is_stream_content_type(resp.content_type)
+    # Checked in this order so that a whole stream (the usual replay) costs no header lookup.
     feed = interaction.request.method.upper() == "GET" and resp.content_type == "text/event-stream"
     return feed and not (resp.chunks and is_final_chunk(resp.chunks[-1].data))

@@ -22,10 +22,18 @@ from pathlib import Path
 
 from .redaction import PLACEHOLDER
 
-# Values llm-cassette itself writes: the redaction placeholder and the fake key the pytest plugin
-# puts in the environment during replay. Anything else that looks like a key is reported, however
-# fake it may be, because the scanner cannot tell a convincing fake from a real key.
-ALLOWED_VALUES = frozenset({PLACEHOLDER, "sk-llm-cassette-placeholder-not-a-real-key"})
+# Values llm-cassette itself writes: the redaction placeholder and the fake keys and AWS
+# credentials the pytest plugin puts in the environment during replay (plugin/replay_env.py).
+# Anything else that looks like a key is reported, however fake it may be, because the scanner
+# cannot tell a convincing fake from a real key.
+ALLOWED_VALUES = frozenset(
+    {
+        PLACEHOLDER,
+        "sk-llm-cassette-placeholder-not-a-real-key",
+        "AKIALLMCASSETTEFAKE00",
+        "llm-cassette-placeholder-not-a-real-aws-secret",
+    }
+)
 
 # A long random value under a credential-like key: at least this long, at least this many bits of
 # Shannon entropy per character (random base62 of length 20 scores about 4; words repeated or a

@@ -1,5 +1,6 @@
-"""What a replaying test gets around it: placeholder provider keys (SDK constructors insist on
-one), and the warning text for recorded interactions it never used."""
+"""What a replaying test gets around it: placeholder provider keys and AWS credentials (SDK
+constructors and boto3 insist on them), and the warning text for recorded interactions it never
+used."""
 
 from __future__ import annotations
 
@@ -10,6 +11,14 @@ from ..core.session import Session
 PLACEHOLDER_KEY = "sk-llm-cassette-placeholder-not-a-real-key"
 # Provider key variables that SDK constructors insist on; set to a placeholder during replay.
 PLACEHOLDER_ENV_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+# AWS credentials for boto3 (which signs every request and, with none in the environment, looks
+# for them in ~/.aws and then at the instance metadata address, which the guard refuses in replay).
+# Set only when the environment names no AWS credentials or profile: a configured profile wins.
+PLACEHOLDER_AWS = {
+    "AWS_ACCESS_KEY_ID": "AKIALLMCASSETTEFAKE00",
+    "AWS_SECRET_ACCESS_KEY": "llm-cassette-placeholder-not-a-real-aws-secret",
+}
+AWS_CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE")
 
 
 def unused_message(session: Session) -> str | None:
@@ -31,11 +40,16 @@ def unused_message(session: Session) -> str | None:
 
 
 def set_placeholder_keys() -> dict[str, str | None]:
+    """Put placeholders in the environment where a replay needs credentials and has none; returns
+    what to give back to `restore_env`."""
+    placeholders = dict.fromkeys(PLACEHOLDER_ENV_VARS, PLACEHOLDER_KEY)
+    if not any(os.environ.get(var) for var in AWS_CREDENTIAL_VARS):
+        placeholders.update(PLACEHOLDER_AWS)
     saved: dict[str, str | None] = {}
-    for var in PLACEHOLDER_ENV_VARS:
+    for var, placeholder in placeholders.items():
         if not os.environ.get(var):
             saved[var] = os.environ.get(var)
-            os.environ[var] = PLACEHOLDER_KEY
+            os.environ[var] = placeholder
     return saved
 
 

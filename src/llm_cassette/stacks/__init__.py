@@ -16,7 +16,7 @@ from typing import Any
 
 from . import aiohttp, guard
 from .httpx import MODULES, StackAdapter
-from .import_hooks import when_imported
+from .import_hook import when_imported
 
 _adapters: dict[int, StackAdapter] = {}
 _install_lock = threading.Lock()

@@ -22,11 +22,12 @@ from http import HTTPStatus
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-from ..core.models import Chunk, Interaction, Request, TransportFailure
+from ..core.models import Interaction, Request, TransportFailure
 from ..core.recording import Recording
 from ..core.registry import active_session
-from ..core.replay import ReplayClock, replay_headers, stays_open
+from ..core.replay import ReplayClock, replay_chunks, replay_clock, replay_headers, stays_open
 from ..core.session import Session
+from ..faults import DROPPED
 from .guard import forwarding
 from .import_hook import when_imported
 from .streams import DropAsync, ReplayAsync, TeeAsync, async_sleep
@@ -190,13 +191,9 @@ class AiohttpAdapter:
                 return await handler(req)
         if plan.kind == "replay":
             assert plan.interaction is not None
-            scale = session.options.replay_timing
-            which = f"interaction #{plan.index + 1}" if plan.index is not None else "an injected fault"
-            clock = ReplayClock(scale, cap=None, where=f"{session.path}: {which}") if scale else None
-            if clock is not None and plan.interaction.response is not None:
-                delay = clock.wait_for(plan.interaction.response.t)
-                if delay > 0:
-                    await async_sleep(delay)
+            clock = replay_clock(session, plan)
+            if clock is not None and (delay := clock.headers_wait(plan.interaction)) > 0:
+                await async_sleep(delay)
             return self.replay(session, plan.interaction, req, clock)
         rec = plan.recording
         assert rec is not None
@@ -252,15 +249,13 @@ class AiohttpAdapter:
         cookies = tuple(v for k, v in headers if k.lower() == "set-cookie")
         if cookies:  # the session's cookie jar takes them, as from a live response
             response._raw_cookie_headers = cookies
-        chunks = resp.chunks if resp.chunks is not None else ((Chunk(resp.body, resp.t),) if resp.body else ())
         make_error = lambda f: self.exception(f, req, in_body=True)  # noqa: E731
-        stream = ReplayAsync(chunks, resp.error, make_error, clock, hold_open=stays_open(interaction))
+        stream = ReplayAsync(replay_chunks(resp), resp.error, make_error, clock, hold_open=stays_open(interaction))
         response.content = self.reader_cls(stream.__aiter__(), loop, stream.release)
         return response
 
     def dropped(self, req: Any) -> BaseException:
-        failure = TransportFailure("RemoteProtocolError", "peer closed connection (injected by llm-cassette)")
-        return self.exception(failure, req, in_body=True)
+        return self.exception(DROPPED, req, in_body=True)
 
     def exception(self, failure: TransportFailure, req: Any, *, in_body: bool) -> BaseException:
         """The recorded failure as the class aiohttp raises (or its nearest equivalent)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 import sys
 import threading
@@ -88,6 +89,28 @@ def likely_library(frame: FrameType | None) -> str:
     return f"{library}, called from {where}" if where else library
 
 
+# What to do instead, for the libraries known to open connections no adapter records (looked up
+# innermost first among the libraries on the stack).
+ADVICE = {
+    "dspy": 'use dspy.LM(..., engine="litellm"), which sends through a recorded stack',
+    "websockets": (
+        "websocket connections (the OpenAI Realtime API) are not recorded: replace the connection "
+        "with a fake in this test, or run it live"
+    ),
+    "urllib.request": "send it through requests or httpx, which are recorded",
+    "http.client": "send it through requests or httpx, which are recorded",
+}
+_LIBRARY_NAMES = re.compile(r"(?:^|→ )([\w.]+)")
+
+
+def advice_for(library: str) -> str:
+    """What to do about a refused connection opened by `library` (as `likely_library` names it)."""
+    for name in _LIBRARY_NAMES.findall(library.split(", called from ", 1)[0]):
+        if name in ADVICE:
+            return ADVICE[name]
+    return "send it through a recorded client"
+
+
 def _refusal(host: str, port: int | None, session: Any, library: str) -> NetworkBlocked:
     dest = f"{host}:{port}" if port is not None else host
     if session is not None and session.replays_only:
@@ -107,7 +130,7 @@ def _refusal(host: str, port: int | None, session: Any, library: str) -> Network
         f"  why:      {why}\n"
         f"  library:  {library}\n"
         f"  recorded: {RECORDED_STACKS}; this connection went through none of them\n"
-        f"  to do:    send it through a recorded client, or allow the host: {allow}, "
+        f"  to do:    {advice_for(library)}; or allow the host: {allow}, "
         f"or ignore_hosts=[{host!r}] on the cassette"
     )
 

@@ -16,9 +16,10 @@ from typing import Any
 from ..core.models import Chunk, Interaction, Request, TransportFailure
 from ..core.network import Connection, journal, network_policy
 from ..core.registry import active_session
-from ..core.replay import ReplayClock, replay_headers, stays_open
+from ..core.replay import ReplayClock, replay_clock, replay_headers, stays_open
 from ..core.session import Plan, Session
 from ..errors import NetworkBlocked
+from ..faults import DROPPED
 from .guard import forwarding
 from .streams import DropAsync, DropSync, ReplayAsync, ReplaySync, TeeAsync, TeeSync, async_sleep
 
@@ -120,8 +121,8 @@ class StackAdapter:
         if plan.kind == "replay":
             assert plan.interaction is not None
             clock = self.clock(session, plan, request)
-            if clock is not None and plan.interaction.response is not None:
-                time.sleep(max(clock.wait_for(plan.interaction.response.t), 0.0))
+            if clock is not None and (delay := clock.headers_wait(plan.interaction)) > 0:
+                time.sleep(delay)
             return self.replay(session, plan.interaction, request, sync=True, clock=clock)
         rec = plan.recording
         assert rec is not None
@@ -147,8 +148,8 @@ class StackAdapter:
         if plan.kind == "replay":
             assert plan.interaction is not None
             clock = self.clock(session, plan, request)
-            if clock is not None and plan.interaction.response is not None:
-                await async_sleep(max(clock.wait_for(plan.interaction.response.t), 0.0))
+            if clock is not None and (delay := clock.headers_wait(plan.interaction)) > 0:
+                await async_sleep(delay)
             return self.replay(session, plan.interaction, request, sync=False, clock=clock)
         rec = plan.recording
         assert rec is not None
@@ -168,12 +169,9 @@ class StackAdapter:
     @staticmethod
     def clock(session: Session, plan: Plan, request: Any) -> ReplayClock | None:
         """The replay clock of one response when `replay_timing` is on (capped by the read timeout)."""
-        scale = session.options.replay_timing
-        if not scale:
+        if not session.options.replay_timing:  # the default: no timeout lookup per request
             return None
-        timeout = request.extensions.get("timeout", {}).get("read")
-        which = f"interaction #{plan.index + 1}" if plan.index is not None else "an injected fault"
-        return ReplayClock(scale, cap=timeout, where=f"{session.path}: {which}")
+        return replay_clock(session, plan, cap=request.extensions.get("timeout", {}).get("read"))
 
     def replay(
         self, session: Session, interaction: Interaction, request: Any, *, sync: bool, clock: ReplayClock | None = None
@@ -202,8 +200,7 @@ class StackAdapter:
         return self.module.Response(resp.status, headers=headers, stream=stream, request=request)
 
     def dropped(self, request: Any) -> BaseException:
-        failure = TransportFailure("RemoteProtocolError", "peer closed connection (injected by llm-cassette)")
-        return self.exception(failure, request)
+        return self.exception(DROPPED, request)
 
     def exception(self, failure: TransportFailure, request: Any) -> BaseException:
         """The recorded transport error as this stack's exception class."""

@@ -15,9 +15,9 @@ import http.client
 import time
 from typing import Any
 
-from ..core.models import Chunk, Interaction, Request, TransportFailure
+from ..core.models import Interaction, Request, TransportFailure
 from ..core.registry import active_session
-from ..core.replay import ReplayClock, replay_headers
+from ..core.replay import ReplayClock, replay_chunks, replay_clock, replay_headers
 from ..core.session import Session
 from .guard import forwarding
 from .streams import ReplaySync
@@ -121,13 +121,9 @@ class Urllib3Adapter:
                 return self.original(pool, conn, method, url, data, headers, **kw)
         if plan.kind == "replay":
             assert plan.interaction is not None
-            scale = session.options.replay_timing
-            which = f"interaction #{plan.index + 1}" if plan.index is not None else "an injected fault"
-            clock = ReplayClock(scale, cap=None, where=f"{session.path}: {which}") if scale else None
-            if clock is not None and plan.interaction.response is not None:
-                delay = clock.wait_for(plan.interaction.response.t)
-                if delay > 0:
-                    time.sleep(delay)
+            clock = replay_clock(session, plan)
+            if clock is not None and (delay := clock.headers_wait(plan.interaction)) > 0:
+                time.sleep(delay)
             return self.replay(session, plan.interaction, pool, conn, method, url, kw, clock)
         rec = plan.recording
         assert rec is not None
@@ -173,8 +169,7 @@ class Urllib3Adapter:
         headers = self.module.HTTPHeaderDict()
         for k, v in replay_headers(resp, keep_retry_headers=session.options.keep_retry_headers):
             headers.add(k, v)
-        chunks = resp.chunks if resp.chunks is not None else ((Chunk(resp.body, resp.t),) if resp.body else ())
-        replay = ReplaySync(chunks, resp.error, lambda f: self.exception(f, pool, conn, url), clock)
+        replay = ReplaySync(replay_chunks(resp), resp.error, lambda f: self.exception(f, pool, conn, url), clock)
         return self.replay_cls(
             body=ChunkSource(replay),
             headers=headers,
