@@ -171,7 +171,9 @@ def big_cassette_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, i
     return path, port
 
 
-@pytest.mark.parametrize("measure", ["rss", "tracemalloc"])
+# Peak RSS only: the same run under tracemalloc (`measure="tracemalloc"`, for a Python-level
+# breakdown by hand) takes five times as long, and the bound is on what the process holds.
+@pytest.mark.parametrize("measure", ["rss"])
 def test_a_5000_interaction_cassette_replays_in_bounded_memory(
     measure: str, big_cassette_file: tuple[Path, int]
 ) -> None:
