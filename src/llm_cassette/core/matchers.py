@@ -342,13 +342,13 @@ class MatchRules:
     def _key_functions(self) -> tuple[Callable[[Request], Hashable], ...]:
         return tuple(m.key for m in self.matchers)
 
-    @property
+    @functools.cached_property
     def reads_headers(self) -> bool:
         """True when a rule may look at headers (the `headers` rule, or a custom matcher): the
         sent request is then compared with its headers redacted, as the recording's are."""
         return bool(self.custom) or any(m.reads_headers for m in self.matchers)
 
-    @property
+    @functools.cached_property
     def keyed_by_method_url_body(self) -> bool:
         """True when `key()` depends on nothing but the method, URL and body of a request."""
         return not any(m.reads_headers for m in self.matchers)

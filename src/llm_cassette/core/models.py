@@ -7,6 +7,7 @@ look on disk (structured JSON, text, base64) is decided by `_format`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -21,6 +22,25 @@ def header_value(headers: Headers, name: str) -> str | None:
         if key.lower() == lname:
             return value
     return None
+
+
+#: `header_map` results by headers tuple (bounded: cleared when full).
+_maps: dict[Headers, dict[str, str]] = {}
+_MAPS_MAX = 512
+
+
+def header_map(headers: Headers) -> Mapping[str, str]:
+    """Lower-cased name → first value, memoised: for a request's headers looked up on every
+    replay (a client sends the same set again and again). Read-only: the map is shared."""
+    found = _maps.get(headers)
+    if found is None:
+        found = {}
+        for key, value in headers:
+            found.setdefault(key.lower(), value)
+        if len(_maps) >= _MAPS_MAX:
+            _maps.clear()
+        _maps[headers] = found
+    return found
 
 
 @dataclass(frozen=True)

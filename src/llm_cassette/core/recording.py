@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import jsonrpc
-from .models import Chunk, Headers, Interaction, Request, Response, TransportFailure, header_value
+from .models import Chunk, Headers, Interaction, Request, Response, TransportFailure, header_map, header_value
 
 STREAM_CONTENT_TYPES = (
     "text/event-stream",
@@ -118,8 +118,10 @@ def decode_request_body(headers: Headers, body: bytes) -> tuple[Headers, bytes]:
     decoder installed, corrupt data) is never stored as it came: it is replaced by a note with its
     size and digest, which still tells two such bodies apart.
     """
-    raw_encoding = header_value(headers, "content-encoding")
-    if not raw_encoding or not body:
+    if not body:
+        return headers, body
+    raw_encoding = header_map(headers).get("content-encoding")
+    if not raw_encoding:
         return headers, body
     encodings = [e.strip().lower() for e in raw_encoding.split(",") if e.strip()]
     decoded = body

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ReplayTimingWarning
 from . import jsonrpc
-from .models import Chunk, Headers, Interaction, Request, Response, header_value
+from .models import Chunk, Headers, Interaction, Request, Response, header_map, header_value
 from .recording import is_final_chunk, is_stream_content_type
 
 if TYPE_CHECKING:  # the session module imports this one
@@ -115,10 +115,13 @@ def answer_for(interaction: Interaction, sent: Request) -> Interaction:
     resp = interaction.response
     if resp is None:
         return interaction
+    sent_headers = header_map(sent.headers)
     for name in SESSION_HEADERS:
-        session_id = header_value(sent.headers, name)
+        session_id = sent_headers.get(name)
+        if session_id is None:
+            continue
         recorded = header_value(resp.headers, name)
-        if session_id is not None and recorded is not None and recorded != session_id:
+        if recorded is not None and recorded != session_id:
             headers = tuple((k, session_id if k.lower() == name else v) for k, v in resp.headers)
             interaction = replace(interaction, response=replace(resp, headers=headers))
     return interaction

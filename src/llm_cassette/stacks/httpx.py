@@ -13,7 +13,7 @@ import time
 from types import ModuleType
 from typing import Any
 
-from ..core.models import Chunk, Interaction, Request, TransportFailure
+from ..core.models import Chunk, Headers, Interaction, Request, TransportFailure
 from ..core.network import Connection, journal, network_policy
 from ..core.registry import active_session
 from ..core.replay import ReplayClock, replay_clock, replay_headers, stays_open
@@ -26,16 +26,30 @@ from .streams import DropAsync, DropSync, ReplayAsync, ReplaySync, TeeAsync, Tee
 MODULES = ("httpx", "httpx2")
 
 
+#: Decoded request headers by their raw items: a client sends the same headers again and again,
+#: so most requests decode nothing (bounded: cleared when full, so it never grows with a run).
+_decoded_headers: dict[object, Headers] = {}
+_DECODED_MAX = 512
+
+
+def request_headers(headers: Any) -> Headers:
+    """The pairs of `headers.multi_items()` (lower-cased names, decoded values), memoised."""
+    items = getattr(headers, "_list", None)
+    if items is None:  # not the Headers layout this was written for: decode every time
+        return tuple(headers.multi_items())
+    key = (headers._encoding, tuple(items))
+    decoded = _decoded_headers.get(key)
+    if decoded is None:
+        encoding = headers.encoding  # a property that `multi_items()` would look up twice per header
+        decoded = tuple((lower.decode(encoding), value.decode(encoding)) for _, lower, value in items)
+        if len(_decoded_headers) >= _DECODED_MAX:
+            _decoded_headers.clear()
+        _decoded_headers[key] = decoded
+    return decoded
+
+
 def to_request(request: Any, body: bytes) -> Request:
-    headers = request.headers
-    encoding = headers.encoding  # a property that `multi_items()` would look up twice per header
-    return Request(
-        method=request.method,
-        url=str(request.url),
-        # The same pairs as `multi_items()`: lower-cased names, decoded values.
-        headers=tuple((k.lower().decode(encoding), v.decode(encoding)) for k, v in headers.raw),
-        body=body,
-    )
+    return Request(method=request.method, url=str(request.url), headers=request_headers(request.headers), body=body)
 
 
 class StackAdapter:
@@ -56,6 +70,7 @@ class StackAdapter:
         self.replay_async: Any = type("AsyncReplayStream", (ReplayAsync, module.AsyncByteStream), {})
         self.drop_sync: Any = type("DropStream", (DropSync, module.SyncByteStream), {})
         self.drop_async: Any = type("AsyncDropStream", (DropAsync, module.AsyncByteStream), {})
+        self._response_headers: dict[Headers, Any] = {}
 
     # -- patches -------------------------------------------------------------------------------
 
@@ -180,11 +195,7 @@ class StackAdapter:
             raise self.exception(interaction.error, request)
         resp = interaction.response
         assert resp is not None
-        headers: Any = replay_headers(resp, keep_retry_headers=session.options.keep_retry_headers)
-        if not all(v.isascii() for _, v in headers):
-            # httpx encodes str header values as ASCII, but a recorded value may hold any text
-            # (httpx decoded the server's bytes): UTF-8 bytes decode back to the same str.
-            headers = [(k, v.encode("utf-8")) for k, v in headers]
+        headers = self.response_headers(replay_headers(resp, keep_retry_headers=session.options.keep_retry_headers))
         if resp.chunks is None and resp.error is None and clock is None:
             # A whole body with nothing to time or raise: one ByteStream, as httpx would build it.
             stream: Any = self.module.ByteStream(resp.body)
@@ -198,6 +209,22 @@ class StackAdapter:
         else:
             stream = self.replay_async(chunks, resp.error, make_error, clock, hold_open=stays_open(interaction))
         return self.module.Response(resp.status, headers=headers, stream=stream, request=request)
+
+    def response_headers(self, recorded: Headers) -> Any:
+        """The stack's `Headers` for recorded response headers, built once per distinct tuple
+        (a `Response` copies them: nothing the caller does to its headers reaches this one)."""
+        headers = self._response_headers.get(recorded)
+        if headers is None:
+            pairs: Any = recorded
+            if not all(v.isascii() for _, v in recorded):
+                # httpx encodes str header values as ASCII, but a recorded value may hold any text
+                # (httpx decoded the server's bytes): UTF-8 bytes decode back to the same str.
+                pairs = [(k, v.encode("utf-8")) for k, v in recorded]
+            headers = self.module.Headers(pairs)
+            if len(self._response_headers) >= _DECODED_MAX:
+                self._response_headers.clear()
+            self._response_headers[recorded] = headers
+        return headers
 
     def dropped(self, request: Any) -> BaseException:
         return self.exception(DROPPED, request)
