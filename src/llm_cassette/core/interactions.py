@@ -81,13 +81,19 @@ class InteractionList:
         if candidates is not None:
             used = self.used
             start = self._played_prefix.get(key, 0)
-            while start < len(candidates) and candidates[start] in used:
+            count = len(candidates)
+            while start < count and candidates[start] in used:
                 start += 1
             self._played_prefix[key] = start
-            custom = self.rules.custom
-            for pos in range(start, len(candidates)):
+            if start < count and not self.rules.custom:
+                i = candidates[start]  # the first unused one: nothing else to compare
+                self._last[key] = i
+                used.add(i)
+                self._played_prefix[key] = start + 1
+                return i
+            for pos in range(start, count):
                 i = candidates[pos]
-                if i not in used and (not custom or self.rules.custom_match(view, self.items[i].request)):
+                if i not in used and self.rules.custom_match(view, self.items[i].request):
                     self._last[key] = i
                     used.add(i)
                     return i

@@ -291,6 +291,11 @@ class HeadersMatcher(Matcher):
         return [f"headers differ: {', '.join(sorted({k for k, _ in a ^ b}))}"]
 
 
+#: Built rules by their arguments: each session (one per test) builds its rules, and their
+#: matchers and properties are computed once instead of at every session's first request.
+_built: dict[tuple[tuple[str | CustomMatcher, ...], tuple[str, ...]], MatchRules] = {}
+
+
 def _builtin(name: str, ignore_body_fields: tuple[str, ...]) -> Matcher:
     if name in URLPartMatcher._INDEX:
         return URLPartMatcher(name)
@@ -327,7 +332,16 @@ class MatchRules:
         for f in fields:
             if not isinstance(f, str) or not f:
                 raise CassetteError(f"ignore_body_fields items must be dotted field paths, not {f!r}")
-        return cls(match_on=items, ignore_body_fields=fields)
+        try:
+            rules = _built.get((items, fields))
+        except TypeError:  # an unhashable custom matcher: nothing to share
+            return cls(match_on=items, ignore_body_fields=fields)
+        if rules is None:
+            rules = cls(match_on=items, ignore_body_fields=fields)
+            if len(_built) >= 64:
+                _built.clear()
+            _built[items, fields] = rules
+        return rules
 
     @functools.cached_property
     def matchers(self) -> tuple[Matcher, ...]:
