@@ -1,15 +1,13 @@
 """The HTTP stacks llm-cassette records and replays, each through one thin adapter over the
 shared stream layer (`streams`) and the same core session, and the network guard below them all.
 
-`install()` patches every importable stack once, and the guard; the doors call it before a
-cassette starts. httpx and httpx2 are patched at once (they are imported anyway); urllib3 and
-aiohttp when the application imports them (the SDKs' aiohttp transports send through aiohttp,
-so they need nothing of their own).
+`install()` patches every stack once, and the guard; the doors call it before a cassette
+starts. A stack is patched when the application imports it, or at once if it already has (the
+SDKs' aiohttp transports send through aiohttp, so they need nothing of their own).
 """
 
 from __future__ import annotations
 
-import importlib
 import threading
 from types import ModuleType
 from typing import Any
@@ -24,27 +22,28 @@ _urllib3: list[Any] = []  # the urllib3 adapter, once installed
 
 
 def install() -> list[StackAdapter]:
-    """Patch every importable HTTP stack once (idempotent; an aliased httpx2 is patched once)."""
-    with _install_lock:
-        for name in MODULES:
-            try:
-                module = importlib.import_module(name)
-            except ImportError:
-                continue
-            if id(module) in _adapters:
-                continue
-            current = getattr(module.HTTPTransport.handle_request, "_llm_cassette", False)
-            if current:  # patched by another copy of this module (e.g. reloaded)
-                continue
-            adapter = StackAdapter(module)
-            adapter.install()
-            _adapters[id(module)] = adapter
-        adapters = list(_adapters.values())
-    # urllib3 (requests, botocore) is patched when something imports it, never imported here.
+    """Patch every HTTP stack once (idempotent; an aliased httpx2 is patched once): those already
+    imported now, the others when the application imports them (never imported here: httpx2
+    alone takes tens of milliseconds, paid by every run that never sends through it)."""
+    for name in MODULES:
+        when_imported(name, _install_httpx)
+    # urllib3 (requests, botocore) likewise.
     when_imported("urllib3", _install_urllib3)
     guard.install()
     aiohttp.install()
-    return adapters
+    with _install_lock:
+        return list(_adapters.values())
+
+
+def _install_httpx(module: ModuleType) -> None:
+    with _install_lock:
+        if id(module) in _adapters:
+            return
+        if getattr(module.HTTPTransport.handle_request, "_llm_cassette", False):
+            return  # patched by another copy of this module (e.g. reloaded)
+        adapter = StackAdapter(module)
+        adapter.install()
+        _adapters[id(module)] = adapter
 
 
 def _install_urllib3(_module: ModuleType) -> None:
