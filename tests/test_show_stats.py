@@ -21,9 +21,9 @@ import httpx
 import openai
 import pytest
 
-from llm_cassette import use_cassette
+from llm_cassette import load, use_cassette
 from llm_cassette.cli import main
-from llm_cassette.describe import describe, sse_events
+from llm_cassette.describe import describe, sse_events, usage
 from llm_cassette.describe.pricing import Price, price_for
 from llm_cassette.fake_server import FakeServer
 
@@ -420,6 +420,18 @@ def test_view_reads_streamed_openai_tool_call_deltas(fake_server: FakeServer, tm
     (call,) = view.tool_calls
     assert (call.name, call.arguments, call.id) == ("get_weather", expected[0].function.arguments, expected[0].id)
     assert view.messages[-1].role == "user" and view.tools == ("get_weather",)
+
+
+def test_usage_reads_what_describe_reads(recorded: Recorded) -> None:
+    """The per-test token count reads usage alone: the same value as the whole description, for
+    plain and streamed replies of both providers, errors and a dropped stream."""
+    repo = Path(__file__).resolve().parent.parent
+    paths = [recorded.path, *sorted((repo / "cassettes").rglob("*.yaml"))]
+    interactions = [it for p in paths for it in load(p).interactions]
+    assert len(interactions) > 8
+    assert sum(1 for it in interactions if usage(it) is not None) >= 6
+    for it in interactions:
+        assert usage(it) == describe(it).usage, it.request.url
 
 
 def test_view_of_embeddings_and_responses(fake_server: FakeServer, tmp_path: Path) -> None:

@@ -46,7 +46,7 @@ _atexit_registered = False
 
 
 def _file_key(session: Session) -> str:
-    return str(session.path.absolute().resolve())
+    return session.file_key
 
 
 class ActiveCassette:

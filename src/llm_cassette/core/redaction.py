@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .models import Chunk, Headers, Interaction, Request, Response, TransportFailure
@@ -103,9 +104,27 @@ MIN_SECRET_LENGTH = 8
 
 def env_secrets(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """Values of known provider credentials in the environment, longest first."""
-    env = os.environ if environ is None else environ
-    values = {env[name].strip() for name in SECRET_ENV_VARS if env.get(name)}
+    if environ is None:
+        values = set(_environ_values())
+    else:
+        values = {environ[name].strip() for name in SECRET_ENV_VARS if environ.get(name)}
     return tuple(sorted((v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True))
+
+
+def _environ_values() -> list[str]:
+    """The set values of `SECRET_ENV_VARS` in `os.environ`, stripped. Every session asks: read
+    through the encoded mapping `os.environ` keeps current, one dict lookup per name instead of
+    `os.environ.get`'s encode-lookup-raise (most names are unset)."""
+    raw: Any = getattr(os.environ, "_data", None)
+    if not isinstance(raw, dict):
+        return [v.strip() for v in (os.environ.get(name) for name in SECRET_ENV_VARS) if v]
+    decode = os.environ.decodevalue  # type: ignore[attr-defined]
+    return [decode(v).strip() for v in map(raw.get, _encoded_names()) if v]
+
+
+@functools.cache
+def _encoded_names() -> tuple[Any, ...]:
+    return tuple(os.environ.encodekey(name) for name in SECRET_ENV_VARS)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

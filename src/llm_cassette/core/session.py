@@ -6,6 +6,7 @@ one, or refuse with `CassetteMiss` → at close, the save policy decides what th
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 import tempfile
@@ -126,6 +127,12 @@ class Session:
             # Re-recording into a file that holds others' interactions too: they stay.
             self._kept = list(storage.load(self.path).interactions)
         self._open = True
+
+    @functools.cached_property
+    def file_key(self) -> str:
+        """The file's absolute path with symlinks resolved: one key for every spelling of it
+        (resolved once: a start and its stop agree even if a link changes in between)."""
+        return str(self.path.absolute().resolve())
 
     @property
     def replays_only(self) -> bool:

@@ -13,7 +13,7 @@ Modules: `view` (the data returned), `interaction` (dispatch by protocol), `open
 `sse` (stream events), `reply` (assembling a reply), `pricing` (what recorded tokens cost).
 """
 
-from .interaction import describe
+from .interaction import describe, usage
 from .sse import SSEEvent, sse_events
 from .view import Api, ErrorInfo, ErrorKind, LLMView, Message, Provider, ToolCall, Usage
 
@@ -29,4 +29,5 @@ __all__ = [
     "Usage",
     "describe",
     "sse_events",
+    "usage",
 ]

@@ -20,7 +20,7 @@ from .openai import (
 )
 from .reply import Reply, usage_of
 from .sse import stream_payloads
-from .view import Api, ErrorInfo, LLMView, Message, Provider
+from .view import Api, ErrorInfo, LLMView, Message, Provider, Usage
 
 
 def describe(interaction: Interaction) -> LLMView:
@@ -48,6 +48,17 @@ def describe(interaction: Interaction) -> LLMView:
     resp = interaction.response
     assert resp is not None  # an Interaction holds exactly one of response and error
     return _with_response(base, resp)
+
+
+def usage(interaction: Interaction) -> Usage | None:
+    """`describe(interaction).usage`, reading only what it needs for a whole JSON reply (the
+    run's token count asks for it after every replaying test)."""
+    resp = interaction.response
+    if resp is None or resp.status >= 400:
+        return None
+    if resp.streamed or resp.content_type == "text/event-stream":
+        return describe(interaction).usage
+    return usage_of(json_object(resp.body).get("usage"))
 
 
 # --- request ----------------------------------------------------------------------------------

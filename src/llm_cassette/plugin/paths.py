@@ -38,8 +38,20 @@ def cassette_dir(config: pytest.Config) -> Path:
     return Path(config.rootpath) / str(config.getini("llm_cassette_dir") or "cassettes")
 
 
+#: Each item's paths by cassette name: asked for at collection, at set-up and for the legacy name.
+_PATHS = pytest.StashKey[dict[str | None, Path]]()
+
+
 def default_cassette_path(item: pytest.Item, name: str | None = None) -> Path:
     """`<llm_cassette_dir>/<module path without .py>/<test name>.yaml`, or `name` in that folder."""
+    known = item.stash.setdefault(_PATHS, {})
+    path = known.get(name)
+    if path is None:
+        path = known[name] = _cassette_path(item, name)
+    return path
+
+
+def _cassette_path(item: pytest.Item, name: str | None) -> Path:
     module_path = Path(str(item.path))
     try:
         rel = module_path.relative_to(item.config.rootpath)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..core.models import Interaction
 from ..core.session import Session
-from ..describe import describe
+from ..describe import usage as usage_of
 
 
 @dataclass
@@ -40,7 +40,7 @@ def tokens_of(interactions: Iterable[Interaction]) -> int:
     total = 0
     for it in interactions:
         try:
-            usage = describe(it).usage
+            usage = usage_of(it)
         except Exception:  # a reply we cannot read costs nothing we can count
             continue
         if usage is not None:
