@@ -27,6 +27,18 @@ from ._report import Config, Log, Section, Target, judge
 CHILD = r"""
 import json, resource, sys, time
 tool, path, body_file, url = sys.argv[1:5]
+
+def peak_rss():
+    # VmHWM starts afresh at exec; ru_maxrss keeps the forking parent's peak (the benchmark's
+    # own, far above what this child loads), which would hide any growth.
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
 import httpx
 if tool == "llm-cassette":
     from llm_cassette import use_cassette
@@ -36,12 +48,12 @@ else:
     block = lambda: cassetter.use_cassette(path, record_mode="none", match_on=["method", "uri", "body"])
 body = open(body_file, "rb").read()
 client = httpx.Client()
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+rss = peak_rss()
 cpu, wall = time.process_time(), time.perf_counter()
 with block():
     reply = client.post(url, content=body, headers={"content-type": "application/json"})
 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-grew = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss
+grew = peak_rss() - rss
 assert reply.status_code == 200, reply.status_code
 print(json.dumps({"cpu": cpu, "wall": wall, "rss_growth": grew * 1024}))
 """
