@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(WORKLOADS[name.strip()](corpus, cfg, log))
     finally:
         _corpus.cleanup_root(root)
+    machine_md += f"\n| load average at end | {', '.join(f'{x:.2f}' for x in os.getloadavg())} |"
     report = render(args, cfg, sections, started, machine_md)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
