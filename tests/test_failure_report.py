@@ -322,7 +322,7 @@ def test_a_miss_in_a_task_group_shows_the_test_and_the_task(pytester: pytest.Pyt
             async with httpx.AsyncClient() as client:
                 await client.get(os.environ["FAKE_LLM_URL"] + "/v1/models")
 
-        @pytest.mark.asyncio  # (under anyio's runner, an exception group holding a miss is no outcome)
+        @pytest.mark.asyncio
         @pytest.mark.llm_cassette
         async def test_fans_out():
             async with anyio.create_task_group() as group:
@@ -336,3 +336,50 @@ def test_a_miss_in_a_task_group_shows_the_test_and_the_task(pytester: pytest.Pyt
     frames = [line.split(": in ")[1] for line in lines if line.startswith("test_group.py:")]
     assert frames == ["test_fans_out", "fetch"], "\n".join(lines)
     assert "ExceptionGroup" not in "\n".join(result.outlines)
+
+
+ANYIO_GROUP = """
+import os
+
+import anyio
+import httpx
+import pytest
+
+CLOSED = []
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+@pytest.fixture
+async def resource():
+    yield "open"
+    CLOSED.append("resource")
+
+async def fetch():
+    async with httpx.AsyncClient() as client:
+        await client.get(os.environ["FAKE_LLM_URL"] + "/v1/models")
+
+@pytest.mark.anyio
+@pytest.mark.llm_cassette
+async def test_fans_out(resource):
+    async with anyio.create_task_group() as group:
+        group.start_soon(fetch)
+
+@pytest.mark.anyio
+async def test_after(resource):
+    assert CLOSED == ["resource"]  # the first test's async fixture finished: the runner lived on
+"""
+
+
+def test_a_miss_in_an_anyio_task_group_keeps_anyios_runner_alive(
+    pytester: pytest.Pytester, fake_env: FakeServer
+) -> None:
+    pytester.makepyfile(test_anyio_group=ANYIO_GROUP)
+    result = pytester.runpytest("--tb=short", "-p", "no:asyncio", "-p", "no:randomly")
+    result.assert_outcomes(failed=1, passed=1)
+    lines = failure_sections(result.outlines)["test_fans_out"]
+    assert lines[0] == MISS, "\n".join(lines)
+    output = "\n".join(result.outlines + result.errlines)
+    assert "Task exception was never retrieved" not in output
+    assert "ExceptionGroup" not in output

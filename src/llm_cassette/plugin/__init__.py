@@ -57,6 +57,7 @@ from .state import (
     VERIFY,
     WRITTEN,
 )
+from .task_groups import pytest_pyfunc_call
 from .verify import VerifyResult, read_verify_settings, refresh_changed, report_rows, summary_lines, verify_result
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "llm_cassette",
     "llm_cassette_config",
     "llm_fake_server",
+    "pytest_pyfunc_call",
     "record_mode",
 ]
 
