@@ -147,12 +147,7 @@ class StackAdapter:
         except self.transport_error as exc:
             rec.fail(exc)
             raise
-        rec.start_response(response.status_code, tuple(response.headers.multi_items()))
-        drop = plan.drop_after is not None
-        response.stream = self.tee_sync(response.stream, rec, self.transport_error, drain=drop)
-        if drop:
-            response.stream = self.drop_sync(response.stream, plan.drop_after, self.dropped(request))
-        return response
+        return self.recorded(response, plan, request, sync=True)
 
     async def handle_async(self, session: Session, transport: Any, request: Any, original: Any) -> Any:
         __tracebackhide__ = True
@@ -174,11 +169,18 @@ class StackAdapter:
         except self.transport_error as exc:
             rec.fail(exc)
             raise
+        return self.recorded(response, plan, request, sync=False)
+
+    def recorded(self, response: Any, plan: Plan, request: Any, *, sync: bool) -> Any:
+        """`response` from upstream, its body teed into the plan's recording (cut by a `drop` fault)."""
+        rec = plan.recording
+        assert rec is not None
         rec.start_response(response.status_code, tuple(response.headers.multi_items()))
+        tee, drop_after = (self.tee_sync, self.drop_sync) if sync else (self.tee_async, self.drop_async)
         drop = plan.drop_after is not None
-        response.stream = self.tee_async(response.stream, rec, self.transport_error, drain=drop)
+        response.stream = tee(response.stream, rec, self.transport_error, drain=drop)
         if drop:
-            response.stream = self.drop_async(response.stream, plan.drop_after, self.dropped(request))
+            response.stream = drop_after(response.stream, plan.drop_after, self.dropped(request))
         return response
 
     @staticmethod
