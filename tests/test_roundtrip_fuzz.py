@@ -54,13 +54,13 @@ _BASE = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
 # "ci" (the default) keeps the suite inside its time budget; HYPOTHESIS_PROFILE=long searches far more.
-settings.register_profile("ci", _BASE, max_examples=100, derandomize=True)
+settings.register_profile("ci", _BASE, max_examples=50, derandomize=True)
 settings.register_profile("long", _BASE, max_examples=5000)
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 # Applied per test, so that this module never changes the settings of other test modules.
 FUZZ = settings(settings.get_profile(PROFILE))
 # Replay goes through a whole HTTP client per example: fewer examples, same determinism.
-REPLAY = settings(FUZZ, max_examples=20 if PROFILE == "ci" else 500)
+REPLAY = settings(FUZZ, max_examples=10 if PROFILE == "ci" else 500)
 
 
 # --- strings that YAML treats specially ----------------------------------------------------------
