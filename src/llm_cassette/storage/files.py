@@ -48,11 +48,30 @@ def read_regular_file(path: str | os.PathLike[str], limit: int | None = None) ->
     if not stat.S_ISREG(os.stat(path).st_mode):
         raise NotRegularFile(path)
     # Non-blocking open: if a FIFO replaced the file since the stat, opening it cannot hang either.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise NotRegularFile(path)
-        return f.read() if limit is None else f.read(limit + 1)
+        # Unbuffered reads sized by the file: a buffered `read(limit + 1)` allocates `limit` bytes
+        # first (200 MB by default: 0.1 ms per small cassette). The file may still be growing:
+        # read on to the end, or to one byte over `limit`.
+        left = -1 if limit is None else limit + 1
+        parts: list[bytes] = []
+        size = st.st_size + 1
+        while left:
+            part = os.read(fd, size if left < 0 else min(size, left))
+            if not part:
+                break
+            parts.append(part)
+            left -= len(part) if left > 0 else 0
+            size = max(size, 1 << 16)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 _cache: dict[str, tuple[tuple[int, int, int], CassetteData]] = {}
@@ -64,7 +83,8 @@ def load(path: str | os.PathLike[str]) -> CassetteData:
 
     The returned data is shared: callers must not mutate it.
     """
-    path = Path(path)
+    if not isinstance(path, Path):  # re-making a Path costs more than the stat
+        path = Path(path)
     try:
         st = path.stat()
     except FileNotFoundError:
