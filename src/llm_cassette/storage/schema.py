@@ -239,10 +239,98 @@ def from_document(doc: Any) -> CassetteData:
             f"{readable}; upgrade llm-cassette or re-record)",
         )
     items = _expect(doc.get("interactions", []), list, ["interactions"], "interactions")
-    return CassetteData(
-        interactions=[_interaction_from(v, ["interactions", i], version) for i, v in enumerate(items)],
-        version=version,
+    interactions = []
+    for i, v in enumerate(items):
+        try:
+            interactions.append(_plain_interaction(v, version))
+        except Exception:  # anything unusual, or wrong: the full checks below, and their error
+            interactions.append(_interaction_from(v, ["interactions", i], version))
+    return CassetteData(interactions=interactions, version=version)
+
+
+# --- the same, fast, for what llm-cassette writes -------------------------------------------------
+# `_plain_interaction` builds exactly what `_interaction_from` builds, without its error paths, for
+# the common shapes; for anything else it raises (any exception) and `from_document` runs the full
+# checks on that interaction, which give the error, or the same value by the longer way.
+
+_INTERACTION_KEYS = {1: frozenset({"request", "response"}), 2: frozenset({"request", "response", "recorded_at"})}
+_REQUEST_KEYS = frozenset({"method", "url", "headers", "body"})
+_RESPONSE_KEYS = frozenset({"status", "headers", "t", "body", "chunks", "cut"})
+
+
+class _Unusual(Exception):
+    pass
+
+
+def _plain_interaction(value: Any, version: int) -> Interaction:
+    if value.__class__ is not dict or not value.keys() <= _INTERACTION_KEYS[version]:
+        raise _Unusual
+    req = value["request"]
+    if req.__class__ is not dict or not req.keys() <= _REQUEST_KEYS:
+        raise _Unusual
+    method, url = req["method"], req["url"]
+    if method.__class__ is not str or url.__class__ is not str:
+        raise _Unusual
+    request = Request(
+        method=method.upper(),
+        url=url,
+        headers=_plain_headers(req["headers"]) if "headers" in req else (),
+        body=_plain_body(req["body"]) if "body" in req else b"",
     )
+    resp = value["response"]
+    if resp.__class__ is not dict or not resp.keys() <= _RESPONSE_KEYS:
+        raise _Unusual
+    status, cut, t = resp["status"], resp.get("cut", False), resp.get("t", 0)
+    if status.__class__ is not int or not 100 <= status <= 999 or cut.__class__ is not bool:
+        raise _Unusual
+    chunks = None
+    if "chunks" in resp:
+        if "body" in resp or resp["chunks"].__class__ is not list:
+            raise _Unusual
+        chunks = tuple(Chunk(data=_chunk_from(c, [], version), t=_plain_number(c.get("t", 0))) for c in resp["chunks"])
+    response = Response(
+        status=status,
+        headers=_plain_headers(resp["headers"]) if "headers" in resp else (),
+        body=_plain_body(resp["body"]) if "body" in resp else b"",
+        chunks=chunks,
+        error=None,
+        cut=cut,
+        t=_plain_number(t),
+    )
+    recorded_at = _recorded_at(value["recorded_at"], []) if "recorded_at" in value else None
+    return Interaction(request=request, response=response, error=None, recorded_at=recorded_at)
+
+
+def _plain_number(value: Any) -> float:
+    if value.__class__ is not int and value.__class__ is not float:
+        raise _Unusual
+    return float(value)
+
+
+def _plain_headers(value: Any) -> Headers:
+    if value.__class__ is not dict:
+        raise _Unusual
+    out: list[tuple[str, str]] = []
+    for name, v in value.items():
+        if name.__class__ is not str:
+            raise _Unusual
+        if v.__class__ is str:
+            out.append((name, v))
+        elif v.__class__ is list and all(item.__class__ is str for item in v):
+            out.extend((name, item) for item in v)
+        else:
+            raise _Unusual
+    return tuple(out)
+
+
+def _plain_body(value: Any) -> bytes:
+    if value.__class__ is dict and len(value) == 1:
+        if "json" in value:
+            return json_bytes(value["json"])
+        text = value.get("text")
+        if text.__class__ is str:
+            return str(text).encode("utf-8")
+    return _body_from(value, [])
 
 
 def line_of(text: str, path: Sequence[str | int]) -> int | None:

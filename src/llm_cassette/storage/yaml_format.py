@@ -66,11 +66,16 @@ def json_bytes(value: Any, style: str = "compact") -> bytes:
     newline = style.endswith(_NEWLINE)
     base = style[: -len(_NEWLINE)] if newline else style
     try:
-        kwargs = _JSON_STYLES[base]
+        encode = _ENCODERS[base]
     except KeyError:
         raise ValueError(f"unknown json_style {style!r}") from None
-    text = json.dumps(value, allow_nan=False, **kwargs)
+    text = encode(value)
     return (text + "\n" if newline else text).encode("utf-8")
+
+
+# What `json.dumps(value, allow_nan=False, **kwargs)` builds per call, built once (encoders keep
+# no state between calls).
+_ENCODERS = {name: json.JSONEncoder(allow_nan=False, **kwargs).encode for name, kwargs in _JSON_STYLES.items()}
 
 
 def _as_json(raw: bytes) -> tuple[Any, str] | None:
