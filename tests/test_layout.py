@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,3 +59,31 @@ def test_no_module_is_over_400_lines() -> None:
         str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400
     }
     assert not long, long
+
+
+def test_importing_the_plugin_loads_no_cassette_machinery() -> None:
+    # Every pytest run imports the plugin, most tests use no cassette, `pytest --co` none: the
+    # reader, the YAML library, the session, the stacks' adapters and the rarely used parts wait.
+    code = "import sys, llm_cassette.plugin; print(' '.join(sorted(sys.modules)))"
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    loaded = set(out.stdout.split())
+    assert "llm_cassette.plugin" in loaded
+    waiting = (
+        "yaml", "asyncio", "difflib", "llm_cassette.storage", "llm_cassette.core.session", "llm_cassette.core.matchers",
+        "llm_cassette.stacks", "llm_cassette.describe", "llm_cassette.drift", "llm_cassette.python_api",
+        "llm_cassette.plugin.verify", "llm_cassette.vcr_import", "llm_cassette.report",
+    )  # fmt: skip
+    assert sorted(m for m in loaded if m.split(".")[0] in ("yaml", "asyncio", "difflib") or m.startswith(waiting)) == []
+
+
+def test_every_public_name_resolves() -> None:
+    import llm_cassette
+
+    for name in llm_cassette.__all__:
+        assert getattr(llm_cassette, name) is not None, name
+    assert llm_cassette.use_cassette.__module__ == "llm_cassette.python_api"
+    assert llm_cassette.faults.__name__ == "llm_cassette.faults"
+    assert sorted(dir(llm_cassette)) == sorted(llm_cassette.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        _ = llm_cassette.nothing_here  # type: ignore[attr-defined]

@@ -7,21 +7,70 @@ lives in `llm_cassette.plugin` (`record_mode(config)` is there); the fake server
 `llm_cassette.fake_server`; the layout is described in docs/architecture.md.
 """
 
-from . import faults
-from .core.cassette import Cassette
-from .core.models import CassetteData, Chunk, Interaction, Request, Response, TransportFailure
-from .core.options import CassetteOptions, RecordMode
-from .errors import (
-    CassetteError,
-    CassetteFormatError,
-    CassetteMiss,
-    NetworkBlocked,
-    NothingRecordedWarning,
-    StaleCassetteWarning,
-    UnusedInteractionsWarning,
-)
-from .python_api import use_cassette
-from .storage import dumps, load, loads, save
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from . import faults
+    from .core.cassette import Cassette
+    from .core.models import CassetteData, Chunk, Interaction, Request, Response, TransportFailure
+    from .core.options import CassetteOptions, RecordMode
+    from .errors import (
+        CassetteError,
+        CassetteFormatError,
+        CassetteMiss,
+        NetworkBlocked,
+        NothingRecordedWarning,
+        StaleCassetteWarning,
+        UnusedInteractionsWarning,
+    )
+    from .python_api import use_cassette
+    from .storage import dumps, load, loads, save
+
+# Where each public name lives, imported on first use: `import llm_cassette.plugin` (every pytest
+# run) must not pay for the YAML reader, the HTTP stacks or asyncio before a cassette is used.
+_LAZY = {
+    "faults": "",
+    "Cassette": ".core.cassette",
+    "CassetteData": ".core.models",
+    "Chunk": ".core.models",
+    "Interaction": ".core.models",
+    "Request": ".core.models",
+    "Response": ".core.models",
+    "TransportFailure": ".core.models",
+    "CassetteOptions": ".core.options",
+    "RecordMode": ".core.options",
+    "CassetteError": ".errors",
+    "CassetteFormatError": ".errors",
+    "CassetteMiss": ".errors",
+    "NetworkBlocked": ".errors",
+    "NothingRecordedWarning": ".errors",
+    "StaleCassetteWarning": ".errors",
+    "UnusedInteractionsWarning": ".errors",
+    "use_cassette": ".python_api",
+    "dumps": ".storage",
+    "load": ".storage",
+    "loads": ".storage",
+    "save": ".storage",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = importlib.import_module(where or f".{name}", __name__)
+    if where:
+        value = getattr(value, name)
+    globals()[name] = value  # once: later lookups are plain module attributes
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __version__ = "0.1.0"
 

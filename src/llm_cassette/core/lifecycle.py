@@ -67,7 +67,9 @@ class ActiveCassette:
         raises `CassetteError` when they differ.
         """
         with _lock:
-            held = _files.get(_file_key(self.session))
+            # Only recording sessions are held by file: with none open, there is nothing to join
+            # (and no path to resolve, which costs a system call per folder).
+            held = _files.get(_file_key(self.session)) if _files else None
             if held is not None and held.session.is_open and held.session.options == self.session.options:
                 held.holders += 1
                 self.session = held.session
@@ -97,8 +99,9 @@ class ActiveCassette:
         with _lock:
             if self._stopped:
                 return self.saved
-            key = _file_key(self.session)
-            held = _files.get(key)
+            # Empty: this session was never held (only its own start adds it), nor can be later.
+            key = _file_key(self.session) if _files else None
+            held = _files.get(key) if key is not None else None
             if held is not None and held.session is self.session:
                 held.failed = held.failed or failed
                 held.skipped = held.skipped and skipped
@@ -109,7 +112,7 @@ class ActiveCassette:
                 failed, skipped = held.failed, held.skipped
         self.saved = self.session.close(failed=failed, skipped=skipped)
         with _lock:
-            if _files.get(key) is not None and _files[key].session is self.session:
+            if key is not None and _files.get(key) is not None and _files[key].session is self.session:
                 del _files[key]
             self._finish()
         return self.saved

@@ -9,22 +9,16 @@ the plain Python core (`llm_cassette.core`) that `use_cassette` and the CLI use 
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import tempfile
 import warnings
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .. import stacks
-from ..core.age import too_old
 from ..core.network import network_policy
 from ..core.options import RecordMode
-from ..core.session import Session
 from ..errors import CassetteError, StaleCassetteWarning, UnusedInteractionsWarning
-from ..storage import orphan_cassettes, parse_cache
 from .failure_report import PluginFailure, rewrite_report
 from .fixtures import _llm_cassette_session, llm_cassette, llm_cassette_config, llm_fake_server
 from .marker import MARKER, marker_options, wants_cassette
@@ -32,7 +26,7 @@ from .network import PLUGIN_NAME, NetworkWatch
 from .options import add_options, parse_cache_dir, read_settings
 from .paths import cassette_dir, default_cassette_path
 from .replay_env import restore_env, unused_message
-from .run_stats import CassetteStats, stats_for, summary_line
+from .run_stats import CassetteStats, stats_for
 from .sharing import count_running
 from .state import (
     ACTIVE,
@@ -57,8 +51,16 @@ from .state import (
     VERIFY,
     WRITTEN,
 )
+from .summary import drift_lines, write_summary
 from .task_groups import pytest_pyfunc_call
-from .verify import VerifyResult, read_verify_settings, refresh_changed, report_rows, summary_lines, verify_result
+
+if TYPE_CHECKING:
+    from ..core.session import Session
+    from .verify import VerifySettings
+
+# Everything else (the cassette reader, the HTTP stacks, `--llm-verify`'s comparison, the report)
+# is imported where it is first needed: every pytest run imports this module, most tests of a
+# run never use a cassette, and `pytest --co` uses none.
 
 __all__ = [
     "UnusedInteractionsWarning",
@@ -95,13 +97,24 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[WRITTEN] = {}
     config.stash[RUNNING] = []
     config.stash[INTERRUPTED] = []
-    config.stash[VERIFY] = read_verify_settings(config)
+    config.stash[VERIFY] = _verify_settings(config)
     config.stash[VERIFIED] = []
     _configs.append(config)
+    from .. import stacks
+    from ..storage import parse_cache
+
     parse_cache.set_directory(parse_cache_dir(config))
     if not config.pluginmanager.has_plugin(PLUGIN_NAME):
         config.pluginmanager.register(NetworkWatch(), PLUGIN_NAME)
     stacks.install()
+
+
+def _verify_settings(config: pytest.Config) -> VerifySettings | None:
+    if not config.getoption("llm_verify"):
+        return None
+    from .verify import read_verify_settings
+
+    return read_verify_settings(config)
 
 
 def record_mode(config: pytest.Config) -> RecordMode | None:
@@ -120,6 +133,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         network_policy.allowed_hosts = previous.allowed_hosts
     if config in _configs:
         _configs.remove(config)
+    from ..storage import parse_cache
+
     # An in-process run (pytester) ends: the run around it keeps its own cache directory.
     parse_cache.set_directory(parse_cache_dir(_configs[-1]) if _configs else None)
 
@@ -189,6 +204,8 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
     item.stash[ITEM_STATS] = stats_for(active.session, saved)
     committed = item.stash.get(COMMITTED, None)
     if committed is not None and not skipped:
+        from .verify import verify_result
+
         shared = active.session.context.shared
         item.stash[ITEM_VERIFIED] = verify_result(item.nodeid, committed, active.session, failed=failed, shared=shared)
     if active.session.body_drift:
@@ -200,6 +217,8 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
             warnings.warn(UnusedInteractionsWarning(unused), stacklevel=1)
     max_age = item.config.stash[SETTINGS].max_age
     if max_age is not None and active.session.replays_only:
+        from ..core.age import too_old
+
         old = too_old(active.session.recorded.items, max_age)
         if old is not None:
             warnings.warn(StaleCassetteWarning(f"{active.session.path}: {old} (llm_cassette_max_age)"), stacklevel=1)
@@ -253,15 +272,6 @@ def _interrupted_note(session: Session, saved: bool) -> str | None:
     return None
 
 
-def drift_lines(nodeid: str, session: Session) -> list[str]:
-    """For the run's body-drift section: each replay whose recorded body differs from the sent one."""
-    lines = []
-    for drift in session.body_drift:
-        lines.append(f"{nodeid}: interaction #{drift.index + 1} {drift.recorded.method} {drift.recorded.url}")
-        lines.extend(f"    {d}" for d in drift.differences[:5])
-    return lines
-
-
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -271,6 +281,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _configs[-1].stash[STATS].append(CassetteStats.from_dict(data))
     verified = getattr(report, "llm_verify", None)
     if report.when == "teardown" and isinstance(verified, dict) and _configs:
+        from .verify import VerifyResult
+
         _configs[-1].stash[VERIFIED].append(VerifyResult.from_dict(verified))
     drift = getattr(report, "llm_cassette_body_drift", None)
     if report.when == "teardown" and isinstance(drift, list) and _configs:
@@ -305,6 +317,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         lines += [f"{p}\n" for p in sorted(used)]
         Path(used_list).write_text("".join(lines), encoding="utf-8")
     if wants_orphans:
+        from ..storage import orphan_cassettes
+
         orphans = [str(p) for p in orphan_cassettes(used, folders)]
         config.stash[ORPHANS] = orphans
         workeroutput = getattr(config, "workeroutput", None)
@@ -343,36 +357,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    for note in config.stash.get(INTERRUPTED, []):
-        terminalreporter.write_line(note)
-    stats = config.stash.get(STATS, [])
-    orphans = config.stash.get(ORPHANS, [])
-    if orphans:
-        terminalreporter.section("llm-cassette: cassette files no collected test uses", sep="-")
-        for o in orphans:
-            terminalreporter.write_line(f"  {o}")
-        terminalreporter.write_line("Delete them with `llm-cassette prune --delete`.")
-    verify = config.stash.get(VERIFY, None)
-    if verify is not None and getattr(config, "workerinput", None) is None:
-        terminalreporter.section("llm-cassette: the live API against the committed cassettes (--llm-verify)", sep="-")
-        refreshed, kept = config.stash.get(REFRESHED, ([], []))
-        for line in summary_lines(config.stash[VERIFIED], verify, refreshed, kept):
-            terminalreporter.write_line(line)
-    drift = config.stash.get(DRIFT_REPORT, [])
-    if drift:
-        tests = f"{len(drift)} test{'s' if len(drift) > 1 else ''}"
-        terminalreporter.section(f"llm-cassette: {tests} would miss with body matching", sep="-")
-        for lines in sorted(drift):
-            for line in lines:
-                terminalreporter.write_line(line)
-        terminalreporter.write_line(
-            "They replay a recording whose request body differs from what they send: their match_on leaves "
-            "the body out. Re-record them (`pytest --record NODEID`), then match on the body."
-        )
-    watch = config.pluginmanager.get_plugin(PLUGIN_NAME)
-    unrecorded = watch.unrecorded if isinstance(watch, NetworkWatch) else 0
-    if (stats or unrecorded) and config.get_verbosity() >= 0:
-        terminalreporter.write_line(summary_line(stats, unrecorded=unrecorded))
+    write_summary(terminalreporter, config)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -381,16 +366,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if getattr(config, "workerinput", None) is not None:
         return  # an xdist worker: the controller writes the report
     for uid in config.stash.get(RUN_UIDS, set()):
+        import shutil
+        import tempfile
+
         shutil.rmtree(Path(tempfile.gettempdir()) / f"llm-cassette-run-{uid}", ignore_errors=True)
     verify = config.stash.get(VERIFY, None)
     results = config.stash.get(VERIFIED, [])
     if verify is not None:
+        from .verify import refresh_changed
+
         config.stash[REFRESHED] = refresh_changed(results) if verify.refresh else ([], [])
         if any(r.verdict == "changed" for r in results) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a cassette no longer tells the truth
     out = config.getoption("llm_cassette_report")
     if out:
         from ..report import write_report
+        from .verify import report_rows
 
         paths = sorted({Path(s.path) for s in config.stash.get(STATS, []) if Path(s.path).exists()})
         write_report(paths, Path(out), verify=report_rows(results) if verify is not None else None)

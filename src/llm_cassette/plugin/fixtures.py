@@ -4,16 +4,17 @@ where the options fixture can be resolved) and the bundled fake LLM server."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..core.cassette import Cassette
-from ..core.lifecycle import ActiveCassette
 from ..errors import CassetteError, CassetteFormatError
 from .marker import build_session, wants_cassette
 from .replay_env import set_placeholder_keys
 from .state import ACTIVE, PLACEHOLDER_ENV, RUNNING
+
+if TYPE_CHECKING:
+    from ..core.cassette import Cassette
 
 
 @pytest.fixture
@@ -38,6 +39,8 @@ def _llm_cassette_session(request: pytest.FixtureRequest) -> None:
     item = request.node
     if not isinstance(item, pytest.Item) or not wants_cassette(item) or ACTIVE in item.stash:
         return
+    from ..core.lifecycle import ActiveCassette  # the first test with a cassette loads the core
+
     error: CassetteError | None = None
     try:
         project = request.getfixturevalue("llm_cassette_config")
@@ -79,4 +82,6 @@ def llm_cassette(request: pytest.FixtureRequest, _llm_cassette_session: None) ->
     active = request.node.stash.get(ACTIVE, None)
     if active is None:  # pragma: no cover - setup always creates it for tests using the fixture
         raise CassetteError(f"{request.node.nodeid}: no llm_cassette session is active")
+    from ..core.cassette import Cassette
+
     return Cassette(active.session)

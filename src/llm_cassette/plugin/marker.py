@@ -5,18 +5,18 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..core.options import CassetteOptions, RecordMode
-from ..core.session import SaveContext, Session
 from ..errors import CassetteError
 from .paths import default_cassette_path, legacy_cassette_path
 from .sharing import Sharing, sharing_of
 from .state import COMMITTED, SETTINGS, VERIFY, WRITTEN
-from .verify import scratch_path
-from .xdist_claims import RunJournal
+
+if TYPE_CHECKING:
+    from ..core.session import Session
 
 MARKER = "llm_cassette"
 
@@ -45,6 +45,8 @@ def build_session(item: pytest.Item, project: Mapping[str, Any] | None = None) -
     fixture (`project`), then the markers (module, class, function). The record mode from the
     command line or the environment wins over all of them.
     """
+    from ..core.session import SaveContext, Session
+
     name, raw = marker_options(item)
     settings = item.config.stash[SETTINGS]
     options = settings.defaults
@@ -59,6 +61,8 @@ def build_session(item: pytest.Item, project: Mapping[str, Any] | None = None) -
     verify = item.config.stash.get(VERIFY, None)
     if verify is not None and not options.read_only:
         # Live, from scratch, into the scratch folder: the committed cassette is only compared with.
+        from .verify import scratch_path
+
         item.stash[COMMITTED] = path
         path = scratch_path(item.config, verify, path)
         options = options.merged({"record_mode": RecordMode.ALL})
@@ -89,6 +93,8 @@ def claim(item: pytest.Item, path: Path) -> None:
     workerinput = getattr(item.config, "workerinput", None)
     if workerinput is None:
         return
+    from .xdist_claims import RunJournal
+
     journal = RunJournal(
         Path(tempfile.gettempdir()) / f"llm-cassette-run-{workerinput['testrunuid']}", workerinput["workerid"]
     )

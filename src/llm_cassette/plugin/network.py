@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..core.lifecycle import ActiveCassette
 from ..core.network import Connection, journal, unrecorded
 from ..errors import NothingRecordedWarning
 from .failure_report import PluginFailure
 from .marker import MARKER
 from .state import ACTIVE, NETWORK_MARK
+
+if TYPE_CHECKING:
+    from ..core.lifecycle import ActiveCassette
 
 
 def _explicit(item: pytest.Item) -> bool:

@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 
-from ..core.age import parse_max_age
-from ..core.matchers import MatchRules
 from ..core.network import NetworkPolicy
 from ..core.options import MATCH_ON_PRESETS, RECORD_MODE_ENV, CassetteOptions, RecordMode, mode_from_env
 from ..errors import CassetteError
@@ -196,6 +194,9 @@ def read_settings(config: pytest.Config) -> RunSettings:
     allow_localhost = config.getoption("llm_allow_localhost")
     strict = config.getoption("llm_cassette_strict")
     raw_age = str(config.getini("llm_cassette_max_age") or "").strip()
+    from ..core.age import parse_max_age
+    from ..core.matchers import MatchRules
+
     try:
         max_age = parse_max_age(raw_age, "llm_cassette_max_age") if raw_age else None
         defaults = CassetteOptions.from_mapping(project_options(config), "ini options llm_cassette_*")

@@ -5,8 +5,10 @@ used."""
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from ..core.session import Session
+if TYPE_CHECKING:
+    from ..core.session import Session
 
 PLACEHOLDER_KEY = "sk-llm-cassette-placeholder-not-a-real-key"
 # Provider key variables that SDK constructors insist on; set to a placeholder during replay.

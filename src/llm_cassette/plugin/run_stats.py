@@ -8,11 +8,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.models import Interaction
-from ..core.session import Session
-from ..describe import usage as usage_of
+if TYPE_CHECKING:
+    from ..core.models import Interaction
+    from ..core.session import Session
 
 
 @dataclass
@@ -37,6 +37,8 @@ class CassetteStats:
 
 def tokens_of(interactions: Iterable[Interaction]) -> int:
     """Total tokens reported by the providers in these interactions' responses (0 when unknown)."""
+    from ..describe import usage as usage_of  # the providers' formats: only once something replayed
+
     total = 0
     for it in interactions:
         try:

@@ -15,14 +15,14 @@ import hashlib
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..core.session import Session
-from ..drift import diff_interactions, worst
-from ..storage import atomic_write, load
 from .paths import cassette_dir
+
+if TYPE_CHECKING:
+    from ..core.session import Session
 
 VERIFY_DIR = "llm-cassette-verify"
 ORDER = ("same", "reworded", "changed", "failed")
@@ -90,6 +90,9 @@ def verify_result(nodeid: str, committed: Path, session: Session, *, failed: boo
     if not committed.exists():
         return VerifyResult(nodeid, str(committed), str(session.path), "failed" if failed else "changed",
                             ["no committed cassette: every interaction is new"], shared, "changed")  # fmt: skip
+    from ..drift import diff_interactions, worst  # a run without --llm-verify never compares
+    from ..storage import load
+
     old = load(committed).interactions
     diffs = diff_interactions(old, session.interactions, missing_is_change=not shared)
     verdict = worst([d.verdict for d in diffs])
@@ -108,6 +111,8 @@ def refresh_changed(results: list[VerifyResult]) -> tuple[list[str], list[str]]:
 
     Returns (refreshed paths, paths left alone because a test using them failed).
     """
+    from ..storage import atomic_write
+
     by_file: dict[str, list[VerifyResult]] = {}
     for r in results:
         by_file.setdefault(r.committed, []).append(r)

@@ -8,13 +8,19 @@ SDKs' aiohttp transports send through aiohttp, so they need nothing of their own
 
 from __future__ import annotations
 
+import sys
 import threading
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import aiohttp, guard
-from .httpx import MODULES, StackAdapter
+from . import guard
 from .import_hook import when_imported
+
+if TYPE_CHECKING:
+    from .httpx import StackAdapter
+
+#: The httpx-compatible modules patched (named here: installing imports no adapter before them).
+MODULES = ("httpx", "httpx2")
 
 _adapters: dict[int, StackAdapter] = {}
 _install_lock = threading.Lock()
@@ -29,13 +35,16 @@ def install() -> list[StackAdapter]:
         when_imported(name, _install_httpx)
     # urllib3 (requests, botocore) likewise.
     when_imported("urllib3", _install_urllib3)
+    # aiohttp's adapter (and asyncio with it) is imported only with aiohttp.
+    when_imported("aiohttp.client", _install_aiohttp)
     guard.install()
-    aiohttp.install()
     with _install_lock:
         return list(_adapters.values())
 
 
 def _install_httpx(module: ModuleType) -> None:
+    from .httpx import StackAdapter
+
     with _install_lock:
         if id(module) in _adapters:
             return
@@ -58,6 +67,12 @@ def _install_urllib3(_module: ModuleType) -> None:
             _urllib3.append(adapter)
 
 
+def _install_aiohttp(module: ModuleType) -> None:
+    from . import aiohttp
+
+    aiohttp.install()  # patches `module` now: it is imported
+
+
 def uninstall() -> None:
     with _install_lock:
         for adapter in _adapters.values():
@@ -67,7 +82,9 @@ def uninstall() -> None:
             u.uninstall()
         _urllib3.clear()
     guard.uninstall()
-    aiohttp.uninstall()
+    aiohttp = sys.modules.get(f"{__name__}.aiohttp")
+    if aiohttp is not None:
+        aiohttp.uninstall()
 
 
 __all__ = ["StackAdapter", "install", "uninstall"]

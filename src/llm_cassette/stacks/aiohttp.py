@@ -20,17 +20,19 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from http import HTTPStatus
 from types import ModuleType, SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.models import Interaction, Request, TransportFailure
 from ..core.recording import Recording
 from ..core.registry import active_session
 from ..core.replay import ReplayClock, replay_chunks, replay_clock, replay_headers, stays_open
-from ..core.session import Session
 from ..faults import DROPPED
 from .guard import forwarding
 from .import_hook import when_imported
 from .streams import DropAsync, ReplayAsync, TeeAsync, async_sleep
+
+if TYPE_CHECKING:
+    from ..core.session import Session
 
 MIN_VERSION = (3, 12)
 

@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import time
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.models import Chunk, Headers, Interaction, Request, TransportFailure
 from ..core.network import Connection, journal, network_policy
 from ..core.registry import active_session
 from ..core.replay import ReplayClock, replay_clock, replay_headers, stays_open
-from ..core.session import Plan, Session
 from ..errors import NetworkBlocked
 from ..faults import DROPPED
 from .guard import forwarding
 from .streams import DropAsync, DropSync, ReplayAsync, ReplaySync, TeeAsync, TeeSync, async_sleep
 
-MODULES = ("httpx", "httpx2")
+if TYPE_CHECKING:
+    from ..core.session import Plan, Session
 
 
 #: Decoded request headers by their raw items: a client sends the same headers again and again,

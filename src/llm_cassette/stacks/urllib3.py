@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import http.client
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.models import Interaction, Request, TransportFailure
 from ..core.registry import active_session
 from ..core.replay import ReplayClock, replay_chunks, replay_clock, replay_headers
-from ..core.session import Session
 from .guard import forwarding
 from .streams import ReplaySync
 from .urllib3_bodies import ChunkSource, ReplayResponse, TeeResponse, failure_message
+
+if TYPE_CHECKING:
+    from ..core.session import Session
 
 # Transport errors of other stacks (httpx, the faults) by the urllib3 class that means the same.
 URLLIB3_EQUIVALENTS = {
