@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from llm_cassette import CassetteData
-from llm_cassette.storage import fast_loader, read_regular_file, schema
+from llm_cassette.storage import block_reader, fast_loader, read_regular_file, schema, yaml_format
 
 
 @pytest.mark.parametrize("size", [0, 1, 999, 1000, 1001, 70_000, 200_000])
@@ -87,3 +90,109 @@ def test_fast_validation_leaves_every_broken_interaction_to_the_full_checks() ->
                 assert checked(broken) == full_checks(broken), variant
                 count += 1
     assert count > 500
+
+
+# --- parsing: the block reader reads what YAML reads, or leaves the text to the full parser --------
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, with the same types all the way down (1, 1.0 and True differ) and keys in order."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        pairs = zip(a.items(), b.items(), strict=False)
+        return len(a) == len(b) and all(same(k, k2) and same(v, v2) for (k, v), (k2, v2) in pairs)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(v, w) for v, w in zip(a, b, strict=False))
+    return bool(a == b) or (a != a and b != b)  # NaN
+
+
+def read_or_none(text: str) -> tuple[Any] | None:
+    """(what the block reader read,), or None when it left the text to the full parser."""
+    try:
+        return (block_reader.read(text),)
+    except block_reader.Unusual:
+        return None
+
+
+def check_agrees(text: str) -> bool:
+    """Assert the block reader reads `text` as libyaml and PyYAML do; whether it read it at all."""
+    got = read_or_none(text)
+    if got is None:
+        return False
+    for loader in (fast_loader.Loader, yaml.SafeLoader):
+        expected = yaml.load(text, Loader=loader)  # a text YAML refuses must never be read
+        assert same(got[0], expected), (text, got[0], expected)
+    return True
+
+
+def test_the_block_reader_reads_every_committed_cassette_as_yaml_does() -> None:
+    read = [p for p in COMMITTED if check_agrees(p.read_text("utf-8"))]
+    assert len(read) == len(COMMITTED)  # every cassette we wrote, the streamed ones included
+
+
+SNIPPETS = [
+    "a: 1\n", "a:\n", "a: ~\n", "a: null\nb: yes\nc: 0x1F\nd: 1_000\ne: 1:20\nf: .inf\ng: 2024-01-01\n",
+    "a: '1'\nb: \"x\\ty\"\nc: 'it''s'\nd: \"\\u00e9\\U0001F600\\x41\\N\\_\\/\"\n",
+    "a:\n- 1\n- - 2\n  - 3\n- b: 4\n  c: 5\n-\n- []\n- {}\n", "a:\n  - x\n  -   y\n", "a:\n    b:\n        c: d\n",
+    "# c\na: 1 # c\n", "# c\n\na: 1\n\n# d\nb:\n  # e\n  c: 2\n", "a: 1\n  b: 2\n", "a: b\n  c\n", "a: b: c\n",
+    "a: |\n  x\n  y\n", "a: |-\n  x\n\n", "a: |+\n  x\n\n\nb: 1\n", "a: |2\n    x\n   y\n", "a: |-2\n   x\n",
+    "a: |\n  x\n   \n  y\n    \n", "a: |\n\n  x\n", "a: |\n  # x\n # y\nb: 1\n", "- |\n  x\n", "a:\n- |+\n  x\n\n...\n",
+    "a: >\n  x\n", "a: &x 1\nb: *x\n", "a: !!str 1\n", "? a\n: b\n", "a: [1, 2]\n", "a: {b: 1}\n", "a: 1\na: 2\n",
+    "1: a\n1.0: b\n", "true: a\nnull: b\n", "<<: {a: 1}\n", "a: =\n", "a:  1\n", "a: 1 \n", "a :1\n", "a:1\n",
+    "a: 'x\n  y'\n", 'a: "x\\\n  y"\n', "a: x\n  y\n", "---\na: 1\n", "a: 1\n...\n", "%YAML 1.1\n---\na: 1\n",
+    "a: 1", "a: \t1\n", "a: 1\r\n", "\ufeffa: 1\n", "a: \x85\n", "a: '\u2028'\n", "a: -\n", "a: - b\n", "a: -b\n",
+    "-a: 1\n", ":a: 1\n", "?a: 1\n", "a: '\n", 'a: "\\q"\n', 'a: "\\uD800"\n', "a: ''\n", 'a: ""\n', "'a: b': c\n",
+    '"a\\"b": c\n', "'': 1\n", "- a\n", "a\n", "", "# only\n", "   \n", "a: 1\n- b\n", "a:\n- b\nc: d\n", "a: [\n",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", SNIPPETS)
+def test_a_snippet_is_read_as_yaml_reads_it_or_left_to_the_full_parser(text: str) -> None:
+    check_agrees(text)
+
+
+SCALARS = [
+    *("yes", "no", "on", "Off", "y", "true", "False", "~", "null", "0x1F", "0o17", "017", "1e3", "1_000", "+1", "-0"),
+    *("1.", ".5", "1:20", ".inf", ".nan", "2024-01-01", "2001-12-14t21:59:43.10-05:00", "12:30:45", "<<", "="),
+    *("- a", "-", ": x", "a: b", "? q", "#c", " #c", "a #c", "'", '"', "''", "&a", "*a", "!tag", "%Y", "@x", "`x"),
+    *("|", "|-", ">", "---", "...", "{", "}", "[", "]", ",", "\\", "\\n", "", " ", "  lead", "trail  ", "a\n", "\na"),
+    *("a\n\n", " \n", "\n ", "\t", "a\tb", "\r\n", "\x85", "\u2028", "\ufeff", "\x00", "\x7f", "\x9f", "\xa0", "é"),
+    *("😀", "日本語", "data: x\n\n", "it's", 'say "hi"', "http://127.0.0.1:9/v1?a=b#c", "a:b", "a,b", "x" * 50),
+]  # fmt: skip
+scalars = st.one_of(
+    st.sampled_from(SCALARS),
+    st.text(st.sampled_from("ab :#-'\"\n\t\\é"), max_size=12),
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.none(),
+)
+documents = st.dictionaries(
+    st.one_of(st.sampled_from(SCALARS), st.text(max_size=6), st.integers()),
+    st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(SCALARS[:40]), inner, max_size=4)
+        ),
+        max_leaves=12,
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=50, derandomize=True, deadline=None, database=None)
+@given(doc=documents, width=st.sampled_from([4096, 4096, 12]), pure=st.booleans())
+def written_and_read(read: list[bool], doc: dict[Any, Any], width: int, pure: bool) -> None:
+    if pure:  # the writer without libyaml: PyYAML's own emitter
+        text = yaml.dump(doc, Dumper=yaml.SafeDumper, sort_keys=False, allow_unicode=True, width=width, indent=2)
+    else:
+        text = yaml_format.dump_document(doc, width)
+    read.append(check_agrees(text))
+
+
+def test_what_our_writer_writes_is_read_as_yaml_reads_it() -> None:
+    read: list[bool] = []
+    written_and_read(read)
+    assert sum(read) > len(read) // 3  # the rest has tabs, control characters or folded lines

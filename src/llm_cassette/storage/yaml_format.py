@@ -260,6 +260,11 @@ def interaction_to_yaml(it: Interaction) -> dict[str, Any]:
 
 def dumps(data: CassetteData) -> str:
     """The YAML text of a cassette."""
-    doc = {"version": FORMAT_VERSION, "interactions": [interaction_to_yaml(i) for i in data.interactions]}
-    text: str = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096, indent=2)
+    interactions = [interaction_to_yaml(i) for i in data.interactions]
+    return dump_document({"version": FORMAT_VERSION, "interactions": interactions})
+
+
+def dump_document(doc: Any, width: int = 4096) -> str:
+    """Plain data as YAML text, the way every cassette is written."""
+    text: str = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=width, indent=2)
     return text

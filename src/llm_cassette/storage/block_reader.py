@@ -1,0 +1,339 @@
+"""A reader for the block YAML that `yaml_format` writes: one line per key or list entry, scalars
+plain, quoted or literal (`|`), empty collections as `[]`/`{}`.
+
+It reads only that subset, and only where the answer is certain to be the one libyaml and PyYAML
+give: plain scalars are resolved by PyYAML's own resolver and constructors. Anything else (flow
+collections, anchors, tags, folded or multi-line flow scalars, complex keys, tabs, CR or other
+line breaks, control characters, a key twice, deep nesting) raises `Unusual`, and the caller parses
+the text with `fast_loader.parse_yaml`, so the result and every error are the same either way.
+Pure Python, yet several times faster than building from libyaml's events: a line costs a few
+string operations, an event a Python object.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+# Bytes every YAML reader takes as they are; any other ASCII byte (controls, DEL, CR, tab) makes a
+# document unusual, and so do characters YAML readers refuse (C1 controls, U+FFFE/FFFF) or read as
+# line breaks (NEL, U+2028/9), and BOMs.
+_PLAIN_ASCII = bytes([10, *range(0x20, 0x7F)])
+_HIGH = bytes(range(0x80, 0x100))
+_ODD = re.compile("[^\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+# A plain scalar cannot start with these (`-`, `?` and `:` can, followed by a non-space).
+_INDICATORS = frozenset(" -?:,[]{}#&*!|>'\"%@`")
+_ESCAPED = r'\\(?:[0abtnvfre "/\\N_LP]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})'
+_DOUBLE_BODY = re.compile(rf'[^"\\]*(?:{_ESCAPED}[^"\\]*)*')
+_SINGLE_KEY = re.compile(r"'([^']*(?:''[^']*)*)':(?: |$)")
+_DOUBLE_KEY = re.compile(rf'"({_DOUBLE_BODY.pattern})":(?: |$)')
+_ESCAPE = re.compile(r"\\(?:([0abtnvfre \"/\\N_LP])|x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
+_ESCAPES = {
+    "0": "\0", "a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r", "e": "\x1b",
+    " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029",
+}  # fmt: skip
+_LITERAL = re.compile(r"\|(?:([1-9])?([-+])?|([-+])([1-9]))")
+# Simple keys are at most 1024 characters to YAML; our writer makes longer ones complex (`? key`).
+_MAX_KEY = 1000
+_MAX_DEPTH = 100  # deeper documents go the libyaml way, which enforces fast_loader.MAX_DEPTH
+
+_resolver = yaml.resolver.Resolver()
+_constructor = yaml.constructor.SafeConstructor()
+_FIRST = frozenset(yaml.resolver.Resolver.yaml_implicit_resolvers)
+_STR_TAG = "tag:yaml.org,2002:str"
+_CONSTRUCTED = {
+    "tag:yaml.org,2002:null": _constructor.construct_yaml_null,
+    "tag:yaml.org,2002:bool": _constructor.construct_yaml_bool,
+    "tag:yaml.org,2002:int": _constructor.construct_yaml_int,
+    "tag:yaml.org,2002:float": _constructor.construct_yaml_float,
+    "tag:yaml.org,2002:timestamp": _constructor.construct_yaml_timestamp,
+}
+_MISSING: Any = object()
+# Scalar text (plain or quoted, at most 40 characters) -> its value: the keys, header values and
+# small numbers every cassette repeats. Values are immutable and depend on the text alone; bounded.
+_scalars: dict[str, Any] = {}
+
+
+class Unusual(Exception):
+    """The text is not in the subset this reader reads: parse it with `fast_loader.parse_yaml`."""
+
+
+def read(source: str | bytes) -> Any:
+    """The document in `source`, as `yaml.load` with the safe loader gives it (raises `Unusual`)."""
+    try:
+        raw = source.encode("utf-8") if isinstance(source, str) else source
+        others = raw.translate(None, _PLAIN_ASCII)
+        if others and (others.translate(None, _HIGH) or _ODD.search(others.decode("utf-8"))):
+            raise Unusual
+        text = raw.decode("utf-8")
+    except UnicodeError:
+        raise Unusual from None
+    if text.endswith("\n...\n"):  # the end marker our writer adds after a `|+` scalar at the very end
+        text = text[:-4]
+    if not text.endswith("\n") or text.startswith(("---", "...")) or "\n---" in text or "\n..." in text:
+        raise Unusual  # a document marker, or a last line without its line break
+    lines = text.split("\n")
+    lines.pop()
+    return _parse(lines)
+
+
+def _parse(lines: list[str]) -> dict[Any, Any]:
+    """The document's lines, read in one pass with the stack of open collections."""
+    root: dict[Any, Any] = {}
+    # (collection, its column, is it a mapping): the open collections, innermost last
+    stack: list[tuple[Any, int, bool]] = [(root, 0, True)]
+    # a key (or a dash) with nothing after it: (its collection, the key or None, its column, is it a key)
+    pending: tuple[Any, Any, int, bool] | None = None
+    memo = _scalars
+    n = len(lines)
+    i = 0
+    while i < n:
+        line = lines[i]
+        content = line.lstrip(" ")
+        if not content or content[0] == "#":
+            i += 1
+            continue
+        at = len(line) - len(content)
+        i += 1
+        entry = content[0] == "-" and (len(content) == 1 or content[1] == " ")
+        if pending is not None:
+            parent, key, column, keyed = pending
+            pending = None
+            if at > column or (at == column and keyed and entry):  # a collection below, or a list at the key's column
+                value: Any = [] if entry else {}
+                stack.append((value, at, not entry))
+                if len(stack) > _MAX_DEPTH:
+                    raise Unusual
+            else:
+                value = None
+            if keyed:
+                parent[key] = value
+            else:
+                parent.append(value)
+        while True:
+            top, column, is_map = stack[-1]
+            if at < column:
+                stack.pop()
+            elif at > column:
+                raise Unusual  # a continued scalar, or worse
+            elif not is_map and not entry:
+                stack.pop()  # a list at its key's column ends at the next key
+            else:
+                break
+        while True:  # one line can open a list and a mapping in it: `- - key: value`
+            if is_map:
+                if entry:
+                    raise Unusual
+                first = content[0]
+                if first == "'" or first == '"':
+                    key, rest = _quoted_key(content)
+                else:
+                    cut = content.find(": ")
+                    if cut < 0:
+                        if content[-1] != ":":
+                            raise Unusual
+                        cut = len(content) - 1
+                        rest = None
+                    else:
+                        rest = content[cut + 2 :]
+                    text = content[:cut]
+                    key = memo.get(text, _MISSING)
+                    if key is _MISSING:
+                        if cut > _MAX_KEY:
+                            raise Unusual
+                        key = _scalar(text)
+                if key in top:
+                    raise Unusual  # a duplicate: the full parser names it
+                if rest is None:
+                    pending = (top, key, at, True)
+                    break
+                value = memo.get(rest, _MISSING)
+                if value is _MISSING:
+                    value, i = _value(rest, lines, i, at)
+                top[key] = value
+                break
+            if len(content) == 1:
+                pending = (top, None, at, False)
+                break
+            rest = content[2:]
+            value = memo.get(rest, _MISSING)
+            if value is not _MISSING:
+                top.append(value)
+                break
+            if not rest:
+                raise Unusual
+            first = rest[0]
+            if first == "-" and (len(rest) == 1 or rest[1] == " "):
+                is_map = False  # `- - x`: a list in this entry, from the next column
+            elif first == "[" or first == "{" or first == "|" or _is_scalar(rest):
+                value, i = _value(rest, lines, i, at)
+                top.append(value)
+                break
+            else:
+                is_map = True  # `- key: value`: a mapping in this entry, from the next column
+            value = {} if is_map else []
+            top.append(value)
+            top, at, content = value, at + 2, rest
+            stack.append((top, at, is_map))
+            if len(stack) > _MAX_DEPTH:
+                raise Unusual
+            entry = not is_map
+    if pending is not None:
+        parent, key, _, keyed = pending
+        if keyed:
+            parent[key] = None
+        else:
+            parent.append(None)
+    if not root:
+        raise Unusual  # nothing but comments: the full parser reads it as null
+    return root
+
+
+def _quoted_key(content: str) -> tuple[Any, str | None]:
+    found = (_SINGLE_KEY if content[0] == "'" else _DOUBLE_KEY).match(content)
+    if found is None or found.end() > _MAX_KEY:
+        raise Unusual
+    key = _single(found.group(1)) if content[0] == "'" else _double(found.group(1))
+    return key, content[found.end() :] if found.end() < len(content) else None
+
+
+def _is_scalar(rest: str) -> bool:
+    """Whether an entry's text is one scalar (else it starts a mapping)."""
+    first = rest[0]
+    if first == "'" or first == '"':
+        try:
+            _quoted(rest)
+        except Unusual:
+            return False
+        return True
+    return ": " not in rest and rest[-1] != ":"
+
+
+def _value(rest: str, lines: list[str], i: int, column: int) -> tuple[Any, int]:
+    """The value written after a key or a dash at `column`; `i` is the next line (and the line
+    after the value is returned with it: a block scalar takes the lines below)."""
+    if not rest:
+        raise Unusual
+    first = rest[0]
+    if first == "|":
+        return _literal(rest, lines, i, column)
+    if rest == "[]":
+        return [], i
+    if rest == "{}":
+        return {}, i
+    return _scalar(rest), i
+
+
+def _scalar(text: str) -> Any:
+    """A plain or quoted scalar's value (memoised for short texts)."""
+    if not text:
+        raise Unusual
+    value = _quoted(text) if text[0] == "'" or text[0] == '"' else _plain(text)
+    if len(text) <= 40 and len(_scalars) < 8192:
+        _scalars[text] = value
+    return value
+
+
+def _quoted(text: str) -> str:
+    """The value of a scalar quoted on one line, `text` from its opening to its closing quote."""
+    quote = text[0]
+    if len(text) < 2 or text[-1] != quote:
+        raise Unusual
+    inner = text[1:-1]
+    if quote == "'":
+        if "'" not in inner:
+            return inner
+        if "'" in inner.replace("''", ""):
+            raise Unusual  # a lone quote ends the scalar before the end of the line
+        return inner.replace("''", "'")
+    if "\\" not in inner:
+        if '"' in inner:
+            raise Unusual
+        return inner
+    if _DOUBLE_BODY.fullmatch(inner) is None:
+        raise Unusual
+    return _ESCAPE.sub(_unescape, inner)
+
+
+def _single(text: str) -> str:
+    return text.replace("''", "'") if "'" in text else text
+
+
+def _double(text: str) -> str:
+    return _ESCAPE.sub(_unescape, text) if "\\" in text else text
+
+
+def _unescape(found: re.Match[str]) -> str:
+    short, x, u, big = found.groups()
+    if short is not None:
+        return _ESCAPES[short]
+    code = int(x or u or big, 16)
+    if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        raise Unusual  # libyaml refuses these, PyYAML does not: the full parser decides
+    return chr(code)
+
+
+def _plain(text: str) -> Any:
+    if not text:
+        raise Unusual
+    first = text[0]
+    if first in _INDICATORS and (first not in "-?:" or len(text) == 1 or text[1] == " "):
+        raise Unusual
+    if ": " in text or " #" in text or text[-1] == " " or text[-1] == ":":
+        raise Unusual
+    if first not in _FIRST:
+        return text  # no implicit type starts with this character: a string
+    tag = _resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    if tag == _STR_TAG:
+        return text
+    construct = _CONSTRUCTED.get(tag)
+    if construct is None:
+        raise Unusual  # merge keys, `=`: the full parser decides
+    return construct(yaml.ScalarNode(tag, text))
+
+
+def _literal(header: str, lines: list[str], i: int, indent: int) -> tuple[str, int]:
+    """A `|` block scalar whose header is `header`, its lines from `i`; `indent` is the column of
+    the collection that holds it (YAML counts an indentation indicator from there)."""
+    found = _LITERAL.fullmatch(header)
+    if found is None:
+        raise Unusual
+    step = found.group(1) or found.group(4)
+    chomp = found.group(2) or found.group(3)
+    n = len(lines)
+    if step is not None:
+        column = indent + int(step)
+    else:  # the first line sets the indentation; a blank first line is left to the full parser
+        if i == n:
+            raise Unusual
+        line = lines[i]
+        content = line.lstrip(" ")
+        column = len(line) - len(content)
+        if not content or column <= indent:
+            raise Unusual
+    margin = " " * column
+    parts: list[str] = []
+    last = -1  # index in `parts` of the last line with content
+    j = i
+    while j < n:
+        line = lines[j]
+        if line.startswith(margin):
+            part = line[column:]
+        elif not line.strip(" "):
+            part = ""  # a blank line, shorter than the indentation: a line break
+        else:
+            break  # a line indented less: the scalar ended on the line before
+        parts.append(part)
+        if part:
+            last = len(parts) - 1
+        j += 1
+    if last < 0:
+        raise Unusual
+    body = "\n".join(parts[: last + 1])
+    if chomp == "-":
+        return body, j
+    if chomp == "+":
+        return body + "\n" * (len(parts) - last), j
+    return body + "\n", j
