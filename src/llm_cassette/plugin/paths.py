@@ -51,13 +51,26 @@ def default_cassette_path(item: pytest.Item, name: str | None = None) -> Path:
     return path
 
 
+#: Each test module's cassette folder, by module path: the tests of a module share it.
+_FOLDERS = pytest.StashKey[dict[str, Path]]()
+
+
+def _module_folder(item: pytest.Item) -> Path:
+    folders = item.config.stash.setdefault(_FOLDERS, {})
+    key = str(item.path)
+    folder = folders.get(key)
+    if folder is None:
+        module_path = Path(key)
+        try:
+            rel = module_path.relative_to(item.config.rootpath)
+        except ValueError:
+            rel = Path(module_path.name)
+        folder = folders[key] = cassette_dir(item.config) / rel.with_suffix("")
+    return folder
+
+
 def _cassette_path(item: pytest.Item, name: str | None) -> Path:
-    module_path = Path(str(item.path))
-    try:
-        rel = module_path.relative_to(item.config.rootpath)
-    except ValueError:
-        rel = Path(module_path.name)
-    folder = cassette_dir(item.config) / rel.with_suffix("")
+    folder = _module_folder(item)
     if name is not None:
         p = Path(name)
         if not p.is_absolute():

@@ -44,14 +44,18 @@ def unused_message(session: Session) -> str | None:
 def set_placeholder_keys() -> dict[str, str | None]:
     """Put placeholders in the environment where a replay needs credentials and has none; returns
     what to give back to `restore_env`."""
-    placeholders = dict.fromkeys(PLACEHOLDER_ENV_VARS, PLACEHOLDER_KEY)
-    if not any(os.environ.get(var) for var in AWS_CREDENTIAL_VARS):
-        placeholders.update(PLACEHOLDER_AWS)
+    environ = os.environ
     saved: dict[str, str | None] = {}
-    for var, placeholder in placeholders.items():
-        if not os.environ.get(var):
-            saved[var] = os.environ.get(var)
-            os.environ[var] = placeholder
+    for var in PLACEHOLDER_ENV_VARS:
+        value = environ.get(var)
+        if not value:
+            saved[var] = value
+            environ[var] = PLACEHOLDER_KEY
+    current = {var: environ.get(var) for var in AWS_CREDENTIAL_VARS}  # each looked up once
+    if not any(current.values()):
+        for var, placeholder in PLACEHOLDER_AWS.items():
+            saved[var] = current[var]
+            environ[var] = placeholder
     return saved
 
 
