@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from llm_cassette import CassetteData, Interaction, Request, Response
-from llm_cassette.core.interactions import InteractionList
+from pathlib import Path
+
+from llm_cassette import CassetteData, CassetteOptions, Interaction, Request, Response, save
+from llm_cassette.core.interactions import InteractionList, index_for
 from llm_cassette.core.matchers import MatchRules
+from llm_cassette.core.options import RecordMode
+from llm_cassette.core.session import Session
 
 URL = "http://127.0.0.1:9/v1/chat/completions"
 
@@ -54,3 +58,26 @@ def test_thousands_of_identical_requests_each_answered_once_in_order() -> None:
     played = InteractionList(_cassette(*(str(i) for i in range(3000))), MatchRules.build())
     assert [played.take(_sent("x")) for _ in range(3000)] == list(range(3000))
     assert played.take(_sent("x")) is None
+
+
+def test_only_json_rpc_recordings_with_ids_have_their_answers_rewritten(tmp_path: Path) -> None:
+    """Decided at load: a body with an `id` field that is not JSON-RPC replays its response as
+    recorded (the same object), while a JSON-RPC call answers with the id actually sent."""
+    rpc = b'{"jsonrpc":"2.0","id":7,"method":"tools/list"}'
+    plain = b'{"id":7,"model":"m"}'
+    data = CassetteData(
+        interactions=[
+            Interaction(Request("POST", URL, (), plain), Response(200, (), b'{"id":7}')),
+            Interaction(Request("POST", URL, (), rpc), Response(200, (), b'{"jsonrpc":"2.0","id":7,"result":{}}')),
+            Interaction(Request("POST", URL, (), b'{"jsonrpc":"2.0","method":"ping"}'), Response(202, ())),
+        ]
+    )
+    assert index_for(data, MatchRules.build()).with_ids == {1}
+    save(tmp_path / "c.yaml", data)
+    session = Session(tmp_path / "c.yaml", CassetteOptions(record_mode=RecordMode.NONE))
+    session.open()
+    first = session.plan(Request("POST", URL, (), plain))
+    assert first.interaction is session.recorded.items[0]
+    second = session.plan(Request("POST", URL, (), rpc.replace(b"7", b"8")))
+    assert second.interaction is not None and second.interaction.response is not None
+    assert second.interaction.response.body == b'{"jsonrpc":"2.0","id":8,"result":{}}'

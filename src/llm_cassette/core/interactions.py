@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from . import jsonrpc
 from .matchers import MatchRules
 from .models import CassetteData, Interaction, Request
 
@@ -20,28 +22,55 @@ KnownKeys = dict[tuple[str, str, bytes], Key]
 _index_lock = threading.Lock()
 
 
-def index_for(data: CassetteData, rules: MatchRules) -> tuple[Index, KnownKeys]:
-    """The match index of a (cached, shared) cassette, itself cached on the data per match rules.
+@dataclass(frozen=True)
+class MatchIndex:
+    """What matching needs of a cassette's interactions, built once per (cached, shared) cassette
+    and match rules: every session that replays it starts from here."""
 
-    Also returns the match key of every recorded (method, URL, body), so that a request sent
-    exactly as recorded finds its key with one hash lookup (empty when keys involve headers).
-    """
+    #: The recordings of each match key, in file order.
+    keys: Index
+    #: The match key of every recorded (method, URL, body), so that a request sent exactly as
+    #: recorded finds its key with one hash lookup (empty when keys involve headers).
+    known: KnownKeys
+    #: Recordings followed, later in the file, by the same request: the client retried them.
+    retried: frozenset[int]
+    #: Recordings of JSON-RPC requests with ids: their answers carry the ids actually sent
+    #: (`replay.answer_for`); any other replays its response as recorded.
+    with_ids: frozenset[int]
+
+
+def index_for(data: CassetteData, rules: MatchRules) -> MatchIndex:
+    """The match index of a (cached, shared) cassette, itself cached on the data per match rules."""
     cache_key = (rules.match_on, rules.ignore_body_fields)
     with _index_lock:
         hit = data.index_cache.get(cache_key)
-    if hit is not None:
-        return hit  # type: ignore[return-value]
+    if isinstance(hit, MatchIndex):
+        return hit
     index: Index = {}
     known: KnownKeys = {}
+    with_ids = []
+    by_body = rules.keyed_by_method_url_body
+    key = rules.key
     for i, it in enumerate(data.interactions):
         req = it.request
-        key = rules.key(req)
-        index.setdefault(key, []).append(i)
-        if rules.keyed_by_method_url_body:
-            known[req.method, req.url, req.body] = key
+        k = key(req)
+        index.setdefault(k, []).append(i)
+        if by_body:
+            known[req.method, req.url, req.body] = k
+        if jsonrpc.request_ids(req.body):
+            with_ids.append(i)
+    built = MatchIndex(
+        keys=index,
+        known=known,
+        retried=frozenset(i for same in index.values() for i in same[:-1]),
+        with_ids=frozenset(with_ids),
+    )
     with _index_lock:
-        data.index_cache[cache_key] = (index, known)
-    return index, known
+        data.index_cache[cache_key] = built
+    return built
+
+
+_EMPTY = MatchIndex({}, {}, frozenset(), frozenset())
 
 
 class InteractionList:
@@ -57,11 +86,13 @@ class InteractionList:
         self.items: Sequence[Interaction] = list(data.interactions) if data is not None else []
         self.rules = rules
         self.allow_repeats = allow_repeats
-        self._index, self._known = index_for(data, rules) if data is not None else ({}, {})
+        built = index_for(data, rules) if data is not None else _EMPTY
+        self._index, self._known = built.keys, built.known
+        self.retried = built.retried
+        self.with_ids = built.with_ids
+        self._custom = bool(rules.custom)
         self.used: set[int] = set()
         self._last: dict[Key, int] = {}
-        # Recordings followed, later in the file, by the same request: the client retried them.
-        self.retried = frozenset(i for same in self._index.values() for i in same[:-1])
         # Per key, how many of its recordings (in order) are known to be used: identical requests
         # replay in order, so a take starts there instead of rescanning what was played.
         self._played_prefix: dict[Key, int] = {}
@@ -76,7 +107,9 @@ class InteractionList:
 
     def take(self, view: Request) -> int | None:
         """The index of the first unused recording that matches `view` (then marked used)."""
-        key = self.key_of(view)
+        key = self._known.get((view.method, view.url, view.body))  # as in `key_of`, one call less
+        if key is None:
+            key = self.rules.key(view)
         candidates = self._index.get(key)
         if candidates is not None:
             used = self.used
@@ -84,13 +117,14 @@ class InteractionList:
             count = len(candidates)
             while start < count and candidates[start] in used:
                 start += 1
-            self._played_prefix[key] = start
-            if start < count and not self.rules.custom:
+            if start < count and not self._custom:
                 i = candidates[start]  # the first unused one: nothing else to compare
-                self._last[key] = i
                 used.add(i)
                 self._played_prefix[key] = start + 1
+                if self.allow_repeats:
+                    self._last[key] = i
                 return i
+            self._played_prefix[key] = start
             for pos in range(start, count):
                 i = candidates[pos]
                 if i not in used and self.rules.custom_match(view, self.items[i].request):

@@ -48,9 +48,14 @@ def normalize_url(url: str) -> str:
     return f"{scheme}://{netloc}{path}" + (f"?{q}" if q else "")
 
 
+#: The first bytes of the JSON bodies compared semantically (as ints: `bytes in bytes` costs an
+#: internal TypeError first, every time).
+_JSON_STARTS = frozenset(b'{["')
+
+
 def parse_json_body(body: bytes) -> tuple[bool, Any]:
     """(True, value) when the body is JSON, else (False, None)."""
-    if not body or body[:1] not in b'{["':
+    if not body or body[0] not in _JSON_STARTS:
         return False, None
     try:
         return True, json.loads(body)

@@ -107,13 +107,18 @@ def replay_clock(session: Session, plan: Plan, cap: float | None = None) -> Repl
 SESSION_HEADERS = ("mcp-session-id",)
 
 
-def answer_for(interaction: Interaction, sent: Request) -> Interaction:
+def answer_for(interaction: Interaction, sent: Request, *, with_ids: bool = True) -> Interaction:
     """The recorded `interaction` as the answer to `sent`: JSON-RPC responses carry the ids `sent`
     used, and a session id header the one it sent (a cassette may hold calls recorded by another
-    session). The interaction itself when nothing differs."""
-    interaction = jsonrpc.answer_with_sent_ids(interaction, sent)
+    session). The interaction itself when nothing differs.
+
+    `with_ids=False`: the recorded request is known to carry no JSON-RPC id (decided at load,
+    `MatchIndex.with_ids`), so there is no id to rewrite.
+    """
+    if with_ids:
+        interaction = jsonrpc.answer_with_sent_ids(interaction, sent)
     resp = interaction.response
-    if resp is None:
+    if resp is None or not sent.headers:
         return interaction
     sent_headers = header_map(sent.headers)
     for name in SESSION_HEADERS:

@@ -22,12 +22,14 @@ from ..faults import FaultSet, drop_interaction
 from .interactions import InteractionList
 from .matchers import BodyMatcher, MatchRules
 from .miss import DEFAULT_HINT, miss_message
-from .models import CassetteData, Interaction, Request
+from .models import CassetteData, Interaction, Request, header_map
 from .options import CassetteOptions, RecordMode
 from .recording import Recording
 from .redaction import Redactor
 from .replay import answer_for, shorten_backoff
 from .volatile_headers import strip_volatile_headers
+
+_ALL = RecordMode.ALL  # a module global: an enum member is a descriptor lookup on its class
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class BodyDrift:
     differences: tuple[str, ...]
 
 
-@dataclass
+@dataclass(slots=True)
 class Plan:
     """What the stack adapter does with one request."""
 
@@ -102,6 +104,21 @@ class Session:
         self.body_drift: list[BodyDrift] = []
         names = [m for m in self.rules.match_on if isinstance(m, str)]
         self._drift_rule = BodyMatcher(self.rules.ignore_body_fields) if "body" not in names else None
+        # Decided once, from the options: no fault to count, and no retry header to keep.
+        self._faulted = bool(self.faults)
+        self._shorten = not options.keep_retry_headers
+        # Whether a request is matched as sent whenever its URL has no query or credentials and
+        # its body is not compressed (what `view` would then return): nothing to redact, no
+        # rule reading headers, no hook or ignored host to consult first, no body drift to note.
+        redactor = self.redactor
+        self._as_sent = not (
+            options.ignore_hosts
+            or options.before_record_request is not None
+            or self._drift_rule is not None
+            or self.rules.reads_headers
+            or redactor.values
+            or redactor.json_fields
+        )
         self._kept: list[Interaction] = []  # `all` mode appending to this run's own recording
         self._entries: list[Interaction | Recording] = []
         self._finalized: dict[int, Interaction | None] = {}
@@ -250,34 +267,44 @@ class Session:
     def plan(self, request: Request) -> Plan:
         """Decide what `request` gets. Raises `CassetteMiss` when nothing may answer it."""
         __tracebackhide__ = True
-        ignore = self.options.ignore_hosts
-        view: Request | None = self.view(request)
-        hook = self.options.before_record_request
-        if view is not None and hook is not None:
-            view = hook(view)  # vcrpy's meaning: what the hook returns is what is matched
-        if view is None or (ignore and (urlsplit(request.url).hostname or "").lower() in ignore):
-            with self._lock:
-                self.passthrough_count += 1
-            return Plan("passthrough")
+        url = request.url
+        view: Request | None
+        if (
+            self._as_sent
+            and "?" not in url
+            and "@" not in url
+            and "content-encoding" not in header_map(request.headers)
+        ):
+            view = request  # matched as `view` would (only headers no rule reads differ), never passed through
+        else:
+            ignore = self.options.ignore_hosts
+            view = self.view(request)
+            hook = self.options.before_record_request
+            if view is not None and hook is not None:
+                view = hook(view)  # vcrpy's meaning: what the hook returns is what is matched
+            if view is None or (ignore and (urlsplit(url).hostname or "").lower() in ignore):
+                with self._lock:
+                    self.passthrough_count += 1
+                return Plan("passthrough")
         with self._lock:
             self.requests.append(request)
-            fault = self.faults.hit(request) if self.faults else None
-            shorten = not self.options.keep_retry_headers
+            fault = self.faults.hit(request) if self._faulted else None
             if fault is not None and fault.kind != "drop":  # an injected failure is there to be retried
                 answer = FaultSet.answer(fault, request)
-                return Plan("replay", interaction=shorten_backoff(answer) if shorten else answer)
-            found = self._match(view) if self.record_mode is not RecordMode.ALL else None
+                return Plan("replay", shorten_backoff(answer) if self._shorten else answer)
+            found = self._match(view) if self.record_mode is not _ALL else None
             if found is not None:
-                interaction = answer_for(self.recorded.items[found], request)
+                recorded = self.recorded
+                interaction = answer_for(recorded.items[found], request, with_ids=found in recorded.with_ids)
                 if fault is not None:  # `drop`: the recorded response, cut
                     interaction = drop_interaction(fault, interaction)
-                if shorten and found in self.recorded.retried:
+                if self._shorten and found in recorded.retried:
                     interaction = shorten_backoff(interaction)
-                return Plan("replay", interaction=interaction, index=found)
+                return Plan("replay", interaction, None, found)
             if self.records:
                 rec = Recording(request)
                 self._entries.append(rec)
-                return Plan("record", recording=rec, drop_after=fault.after_chunks if fault is not None else None)
+                return Plan("record", None, rec, None, fault.after_chunks if fault is not None else None)
             why = "a `drop` fault needs a recorded response to cut" if fault is not None else None
             miss = CassetteMiss(self.miss_message(request, why))
             self.misses.append(miss)
