@@ -68,8 +68,8 @@ def build_session(item: pytest.Item, project: Mapping[str, Any] | None = None) -
         options = options.merged({"record_mode": RecordMode.ALL})
     written: dict[str, str] = item.config.stash[WRITTEN]
     sharing = sharing_of(item, path, named=name is not None)
-    legacy = legacy_cassette_path(item) if name is None and not path.exists() else None
-    if legacy is not None and legacy.exists() and _replays_only(options):
+    legacy = legacy_cassette_path(item) if name is None else None
+    if legacy is not None and _replays_only(options) and not path.exists() and legacy.exists():
         # A cassette committed under the name earlier versions gave an id with unsafe characters
         # (which two ids could share): replayed from there; re-recording writes today's name.
         path, sharing = legacy, Sharing(shared=True, all_users_run=False)
