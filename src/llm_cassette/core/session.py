@@ -20,7 +20,7 @@ from .. import storage
 from ..errors import CassetteError, CassetteMiss
 from ..faults import FaultSet, drop_interaction
 from .interactions import InteractionList
-from .matchers import BodyMatcher, MatchRules
+from .matchers import MatchRules
 from .miss import DEFAULT_HINT, miss_message
 from .models import CassetteData, Interaction, Request, header_map
 from .options import CassetteOptions, RecordMode
@@ -30,6 +30,7 @@ from .replay import answer_for, shorten_backoff
 from .volatile_headers import strip_volatile_headers
 
 _ALL = RecordMode.ALL  # a module global: an enum member is a descriptor lookup on its class
+_PATH = type(Path())
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class Session:
         options: CassetteOptions,
         context: SaveContext = SaveContext(),
     ) -> None:
-        self.path = Path(path)
+        self.path = path if type(path) is _PATH else Path(path)  # immutable: no copy to make
         self.options = options
         self.context = context
         # A read-only cassette (say, one borrowed by a fault-injection test) is never written,
@@ -102,8 +103,7 @@ class Session:
         #: Replays whose request body differs from the recording's: they match only because
         #: `match_on` leaves the body out (say, `match_on="vcrpy"`), and miss once it does not.
         self.body_drift: list[BodyDrift] = []
-        names = [m for m in self.rules.match_on if isinstance(m, str)]
-        self._drift_rule = BodyMatcher(self.rules.ignore_body_fields) if "body" not in names else None
+        self._drift_rule = self.rules.drift_rule
         # Decided once, from the options: no fault to count, and no retry header to keep.
         self._faulted = bool(self.faults)
         self._shorten = not options.keep_retry_headers
@@ -346,7 +346,7 @@ class Session:
 def _existing_file(path: Path) -> bool:
     """Whether the cassette file exists; a `CassetteError` when something else is in its place."""
     try:
-        mode = path.stat().st_mode
+        mode = os.stat(path).st_mode  # what `path.stat()` does, without pathlib's wrapper
     except FileNotFoundError:
         return False
     except OSError as exc:
