@@ -282,3 +282,20 @@ def test_check_finds_a_key_in_a_binary_base64_body_and_in_a_basic_credential(tmp
     lines = [line for line in found.stdout.splitlines() if "OpenAI API key" in line]
     assert [line.split(":")[1] for line in lines] == ["7", "9"], found.stdout
     assert key.decode() not in found.stdout  # findings are masked
+
+
+def test_each_session_redacts_the_keys_the_environment_holds_as_it_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Redactors are shared between sessions with the same options, never across a changed key."""
+    from llm_cassette.core.redaction import Redactor
+
+    first, second = "sk-first-key-0123456789", "sk-second-key-0123456789"
+    monkeypatch.setenv("OPENAI_API_KEY", first)
+    assert first in Redactor.build().values
+    monkeypatch.setenv("OPENAI_API_KEY", second)
+    now = Redactor.build()
+    assert second in now.values and first not in now.values
+    assert now.redact_bytes(f"key={second}".encode()) == b"key=REDACTED"
+    monkeypatch.delenv("OPENAI_API_KEY")
+    assert second not in Redactor.build().values
+    assert "x-custom" in Redactor.build(headers=["X-Custom"]).headers
+    assert "x-custom" not in Redactor.build().headers

@@ -325,6 +325,13 @@ class MatchRules:
     @classmethod
     def build(cls, match_on: MatchOn | None = None, ignore_body_fields: Iterable[str] = ()) -> MatchRules:
         items = tuple(match_on) if match_on is not None else DEFAULT_MATCH_ON
+        fields = tuple(ignore_body_fields)
+        try:
+            rules = _built.get((items, fields))
+        except TypeError:  # an unhashable custom matcher: nothing to share
+            rules = None
+        if rules is not None:
+            return rules  # validated when it was built
         for m in items:
             if isinstance(m, str) and m not in BUILTIN:
                 raise CassetteError(
@@ -333,25 +340,29 @@ class MatchRules:
                 )
             if not isinstance(m, str) and not callable(m):
                 raise CassetteError(f"match_on items must be matcher names or callables, not {m!r}")
-        fields = tuple(ignore_body_fields)
         for f in fields:
             if not isinstance(f, str) or not f:
                 raise CassetteError(f"ignore_body_fields items must be dotted field paths, not {f!r}")
+        rules = cls(match_on=items, ignore_body_fields=fields)
         try:
-            rules = _built.get((items, fields))
-        except TypeError:  # an unhashable custom matcher: nothing to share
-            return cls(match_on=items, ignore_body_fields=fields)
-        if rules is None:
-            rules = cls(match_on=items, ignore_body_fields=fields)
             if len(_built) >= 64:
                 _built.clear()
             _built[items, fields] = rules
+        except TypeError:
+            pass
         return rules
 
     @functools.cached_property
     def matchers(self) -> tuple[Matcher, ...]:
         """The built-in rules in `match_on` order (which is the order of the key)."""
         return tuple(_builtin(m, self.ignore_body_fields) for m in self.match_on if isinstance(m, str))
+
+    @functools.cached_property
+    def drift_rule(self) -> BodyMatcher | None:
+        """What tells a replay whose body differs from its recording's, when `match_on` leaves the
+        body out (None when the body is matched)."""
+        names = [m for m in self.match_on if isinstance(m, str)]
+        return BodyMatcher(self.ignore_body_fields) if "body" not in names else None
 
     @functools.cached_property
     def custom(self) -> tuple[CustomMatcher, ...]:

@@ -52,6 +52,15 @@ class Request:
     headers: Headers = ()
     body: bytes = b""
 
+    def __init__(self, method: str, url: str, headers: Headers = (), body: bytes = b"") -> None:
+        # One is built for every request sent: the fields stored straight into the instance, at
+        # half the cost of the frozen dataclass's `__init__` (an `object.__setattr__` per field).
+        state = self.__dict__
+        state["method"] = method
+        state["url"] = url
+        state["headers"] = headers
+        state["body"] = body
+
     @property
     def content_type(self) -> str:
         return (header_value(self.headers, "content-type") or "").split(";")[0].strip().lower()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from enum import Enum
 from typing import Any
 
@@ -115,7 +115,7 @@ class CassetteOptions:
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any], where: str = "options") -> CassetteOptions:
         """Validated options from keyword arguments (a marker's, `use_cassette`'s)."""
-        return cls().merged(options, where)
+        return (_DEFAULTS if cls is CassetteOptions else cls()).merged(options, where)
 
     def merged(self, options: Mapping[str, Any], where: str = "options") -> CassetteOptions:
         """These options with `options` (keyword arguments) laid over them, validated."""
@@ -137,10 +137,17 @@ class CassetteOptions:
                 changes[name] = _normalise(name, value)
             except CassetteError as exc:
                 raise CassetteError(f"{where}: {exc}") from None
-        return replace(self, **changes)
+        # What `replace(self, **changes)` builds, without its walk over every field and the frozen
+        # `__init__`'s setattr per field (every field is an init field, and there is no post-init step).
+        new = object.__new__(type(self))
+        state = new.__dict__
+        state.update(self.__dict__)
+        state.update(changes)
+        return new
 
 
 _NAMES = frozenset(f.name for f in fields(CassetteOptions))
+_DEFAULTS = CassetteOptions()  # frozen: shared by every `from_mapping`
 
 
 def _normalise(name: str, value: Any) -> Any:

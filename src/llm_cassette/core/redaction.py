@@ -105,26 +105,37 @@ MIN_SECRET_LENGTH = 8
 def env_secrets(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """Values of known provider credentials in the environment, longest first."""
     if environ is None:
-        values = set(_environ_values())
+        values = _environ_values()
+        if not values:
+            return ()
     else:
         values = {environ[name].strip() for name in SECRET_ENV_VARS if environ.get(name)}
     return tuple(sorted((v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True))
 
 
-def _environ_values() -> list[str]:
+def _environ_values() -> set[str]:
     """The set values of `SECRET_ENV_VARS` in `os.environ`, stripped. Every session asks: read
-    through the encoded mapping `os.environ` keeps current, one dict lookup per name instead of
-    `os.environ.get`'s encode-lookup-raise (most names are unset)."""
+    through the encoded mapping `os.environ` keeps current, the names found by one set
+    intersection instead of `os.environ.get`'s encode-lookup-raise per name (most are unset)."""
     raw: Any = getattr(os.environ, "_data", None)
     if not isinstance(raw, dict):
-        return [v.strip() for v in (os.environ.get(name) for name in SECRET_ENV_VARS) if v]
+        return {v.strip() for v in (os.environ.get(name) for name in SECRET_ENV_VARS) if v}
+    found = _encoded_names() & raw.keys()
+    if not found:
+        return set()
     decode = os.environ.decodevalue  # type: ignore[attr-defined]
-    return [decode(v).strip() for v in map(raw.get, _encoded_names()) if v]
+    return {decode(v).strip() for v in map(raw.__getitem__, found) if v}
 
 
 @functools.cache
-def _encoded_names() -> tuple[Any, ...]:
-    return tuple(os.environ.encodekey(name) for name in SECRET_ENV_VARS)  # type: ignore[attr-defined]
+def _encoded_names() -> frozenset[Any]:
+    return frozenset(os.environ.encodekey(name) for name in SECRET_ENV_VARS)  # type: ignore[attr-defined]
+
+
+#: Built redactors by their arguments (the secrets found in the environment included): every
+#: session builds one, and a redactor is immutable, its compiled secret forms too (bounded).
+_built: dict[tuple[object, ...], Redactor] = {}
+_BUILT_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -152,13 +163,28 @@ class Redactor:
         values: Iterable[str] = (),
         environ: Mapping[str, str] | None = None,
     ) -> Redactor:
-        literal = {v for v in values if v} | set(env_secrets(environ))
-        return cls(
-            headers=SECRET_HEADERS | {h.lower() for h in headers},
-            query_keys=SECRET_QUERY_KEYS | {q.lower() for q in query_keys},
-            json_fields=frozenset(json_fields),
-            values=tuple(sorted(literal, key=len, reverse=True)),
+        literal = set(filter(None, values))
+        literal.update(env_secrets(environ))
+        key = (
+            cls,
+            tuple(map(str.lower, headers)),
+            tuple(map(str.lower, query_keys)),
+            tuple(json_fields),
+            tuple(sorted(literal, key=len, reverse=True)) if literal else (),
         )
+        built = _built.get(key)
+        if built is None:
+            _, extra_headers, extra_keys, fields, ordered = key
+            built = cls(
+                headers=SECRET_HEADERS | set(extra_headers) if extra_headers else SECRET_HEADERS,
+                query_keys=SECRET_QUERY_KEYS | set(extra_keys) if extra_keys else SECRET_QUERY_KEYS,
+                json_fields=frozenset(fields),
+                values=ordered,
+            )
+            if len(_built) >= _BUILT_MAX:
+                _built.clear()
+            _built[key] = built
+        return built
 
     # -- pieces --------------------------------------------------------------------------------
 

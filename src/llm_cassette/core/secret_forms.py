@@ -98,9 +98,9 @@ class SecretForms:
         if self._text is None:
             return []
         found: list[Span] = []
-        if not self._anchors or any(a in data for a in self._anchors):
+        if not self._anchors or any(data.find(a) >= 0 for a in self._anchors):  # find: see jsonrpc._ID
             found = [(m.start(), m.end(), placeholder) for m in self._text.finditer(data)]
-        if self._base64 is not None and any(c in data for c in self._cores):
+        if self._base64 is not None and any(data.find(c) >= 0 for c in self._cores):
             found.extend(self._base64_spans(data, placeholder))
         found.sort()
         out: list[Span] = []

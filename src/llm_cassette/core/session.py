@@ -20,16 +20,18 @@ from .. import storage
 from ..errors import CassetteError, CassetteMiss
 from ..faults import FaultSet, drop_interaction
 from .interactions import InteractionList
-from .matchers import BodyMatcher, MatchRules
+from .matchers import MatchRules
 from .miss import DEFAULT_HINT, miss_message
 from .models import CassetteData, Interaction, Request, header_map
 from .options import CassetteOptions, RecordMode
 from .recording import Recording
 from .redaction import Redactor
-from .replay import answer_for, shorten_backoff
+from .replay import SESSION_HEADERS, answer_for, shorten_backoff
 from .volatile_headers import strip_volatile_headers
 
 _ALL = RecordMode.ALL  # a module global: an enum member is a descriptor lookup on its class
+_PATH = type(Path())
+_SESSION_HEADERS = frozenset(SESSION_HEADERS)  # sent: the answer carries the same (`answer_for`)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ class Session:
         options: CassetteOptions,
         context: SaveContext = SaveContext(),
     ) -> None:
-        self.path = Path(path)
+        self.path = path if type(path) is _PATH else Path(path)  # immutable: no copy to make
         self.options = options
         self.context = context
         # A read-only cassette (say, one borrowed by a fault-injection test) is never written,
@@ -102,8 +104,7 @@ class Session:
         #: Replays whose request body differs from the recording's: they match only because
         #: `match_on` leaves the body out (say, `match_on="vcrpy"`), and miss once it does not.
         self.body_drift: list[BodyDrift] = []
-        names = [m for m in self.rules.match_on if isinstance(m, str)]
-        self._drift_rule = BodyMatcher(self.rules.ignore_body_fields) if "body" not in names else None
+        self._drift_rule = self.rules.drift_rule
         # Decided once, from the options: no fault to count, and no retry header to keep.
         self._faulted = bool(self.faults)
         self._shorten = not options.keep_retry_headers
@@ -268,13 +269,9 @@ class Session:
         """Decide what `request` gets. Raises `CassetteMiss` when nothing may answer it."""
         __tracebackhide__ = True
         url = request.url
+        sent_headers = header_map(request.headers)
         view: Request | None
-        if (
-            self._as_sent
-            and "?" not in url
-            and "@" not in url
-            and "content-encoding" not in header_map(request.headers)
-        ):
+        if self._as_sent and "?" not in url and "@" not in url and "content-encoding" not in sent_headers:
             view = request  # matched as `view` would (only headers no rule reads differ), never passed through
         else:
             ignore = self.options.ignore_hosts
@@ -286,16 +283,25 @@ class Session:
                 with self._lock:
                     self.passthrough_count += 1
                 return Plan("passthrough")
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not `with`: one request's bookkeeping, and the plan's hot path
+        try:
             self.requests.append(request)
             fault = self.faults.hit(request) if self._faulted else None
             if fault is not None and fault.kind != "drop":  # an injected failure is there to be retried
                 answer = FaultSet.answer(fault, request)
                 return Plan("replay", shorten_backoff(answer) if self._shorten else answer)
-            found = self._match(view) if self.record_mode is not _ALL else None
+            recorded = self.recorded
+            found = recorded.take(view) if self.record_mode is not _ALL else None
             if found is not None:
-                recorded = self.recorded
-                interaction = answer_for(recorded.items[found], request, with_ids=found in recorded.with_ids)
+                interaction = recorded.items[found]
+                self._entries.append(interaction)
+                self.play_count += 1
+                if self._drift_rule is not None:
+                    self._note_drift(found, view)
+                with_ids = found in recorded.with_ids
+                if with_ids or not _SESSION_HEADERS.isdisjoint(sent_headers):
+                    interaction = answer_for(interaction, request, with_ids=with_ids)
                 if fault is not None:  # `drop`: the recorded response, cut
                     interaction = drop_interaction(fault, interaction)
                 if self._shorten and found in recorded.retried:
@@ -308,18 +314,16 @@ class Session:
             why = "a `drop` fault needs a recorded response to cut" if fault is not None else None
             miss = CassetteMiss(self.miss_message(request, why))
             self.misses.append(miss)
+        finally:
+            lock.release()
         raise miss
 
-    def _match(self, view: Request) -> int | None:
-        found = self.recorded.take(view)
-        if found is not None:
-            self._entries.append(self.recorded.items[found])
-            self.play_count += 1
-            if self._drift_rule is not None:
-                differs = self._drift_rule.explain(view, self.recorded.items[found].request)
-                if differs:
-                    self.body_drift.append(BodyDrift(found, self.recorded.items[found].request, tuple(differs)))
-        return found
+    def _note_drift(self, found: int, view: Request) -> None:
+        assert self._drift_rule is not None
+        recorded = self.recorded.items[found].request
+        differs = self._drift_rule.explain(view, recorded)
+        if differs:
+            self.body_drift.append(BodyDrift(found, recorded, tuple(differs)))
 
     def view(self, request: Request) -> Request:
         """`request` as matching sees it: decoded and redacted as recordings are stored (its
@@ -346,7 +350,7 @@ class Session:
 def _existing_file(path: Path) -> bool:
     """Whether the cassette file exists; a `CassetteError` when something else is in its place."""
     try:
-        mode = path.stat().st_mode
+        mode = os.stat(path).st_mode  # what `path.stat()` does, without pathlib's wrapper
     except FileNotFoundError:
         return False
     except OSError as exc:

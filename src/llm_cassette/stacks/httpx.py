@@ -49,7 +49,7 @@ def request_headers(headers: Any) -> Headers:
 
 
 def to_request(request: Any, body: bytes) -> Request:
-    return Request(method=request.method, url=str(request.url), headers=request_headers(request.headers), body=body)
+    return Request(request.method, str(request.url), request_headers(request.headers), body)
 
 
 class StackAdapter:
