@@ -22,6 +22,7 @@ import yaml
 # line breaks (NEL, U+2028/9), and BOMs.
 _PLAIN_ASCII = bytes([10, *range(0x20, 0x7F)])
 _HIGH = bytes(range(0x80, 0x100))
+_ASCII_OK = bytes(1 if b in _PLAIN_ASCII else 0 for b in range(256))
 _ODD = re.compile("[^\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 # A plain scalar cannot start with these (`-`, `?` and `:` can, followed by a non-space).
 _INDICATORS = frozenset(" -?:,[]{}#&*!|>'\"%@`")
@@ -64,16 +65,20 @@ def read(source: str | bytes) -> Any:
     """The document in `source`, as `yaml.load` with the safe loader gives it (raises `Unusual`)."""
     try:
         raw = source.encode("utf-8") if isinstance(source, str) else source
-        others = raw.translate(None, _PLAIN_ASCII)
-        if others and (others.translate(None, _HIGH) or _ODD.search(others.decode("utf-8"))):
-            raise Unusual
+        if raw.isascii():
+            if 0 in raw.translate(_ASCII_OK):  # one pass: each byte to 1 (fine) or 0 (unusual)
+                raise Unusual
+        else:
+            others = raw.translate(None, _PLAIN_ASCII)
+            if others.translate(None, _HIGH) or _ODD.search(others.decode("utf-8")):
+                raise Unusual
         text = raw.decode("utf-8")
     except UnicodeError:
         raise Unusual from None
     if text.endswith("\n...\n"):  # the end marker our writer adds after a `|+` scalar at the very end
         text = text[:-4]
-    if not text.endswith("\n") or text.startswith(("---", "...")) or "\n---" in text or "\n..." in text:
-        raise Unusual  # a document marker, or a last line without its line break
+    if not text.endswith("\n"):
+        raise Unusual  # a last line without its line break
     lines = text.split("\n")
     lines.pop()
     return _parse(lines)
@@ -84,6 +89,8 @@ def _parse(lines: list[str]) -> dict[Any, Any]:
     root: dict[Any, Any] = {}
     # (collection, its column, is it a mapping): the open collections, innermost last
     stack: list[tuple[Any, int, bool]] = [(root, 0, True)]
+    top: Any = root  # with column and is_map: stack[-1]
+    column, is_map = 0, True
     # a key (or a dash) with nothing after it: (its collection, the key or None, its column, is it a key)
     pending: tuple[Any, Any, int, bool] | None = None
     memo = _scalars
@@ -91,19 +98,24 @@ def _parse(lines: list[str]) -> dict[Any, Any]:
     i = 0
     while i < n:
         line = lines[i]
+        i += 1
         content = line.lstrip(" ")
-        if not content or content[0] == "#":
-            i += 1
+        if not content:
+            continue
+        first = content[0]
+        if first == "#":
             continue
         at = len(line) - len(content)
-        i += 1
-        entry = content[0] == "-" and (len(content) == 1 or content[1] == " ")
+        if at == 0 and (first == "-" or first == ".") and content.startswith(("---", "...")):
+            raise Unusual  # a document marker (or a key that starts like one)
+        entry = first == "-" and (len(content) == 1 or content[1] == " ")
         if pending is not None:
-            parent, key, column, keyed = pending
+            parent, key, owner, keyed = pending
             pending = None
-            if at > column or (at == column and keyed and entry):  # a collection below, or a list at the key's column
+            if at > owner or (at == owner and keyed and entry):  # a collection below, or a list at the key's column
                 value: Any = [] if entry else {}
-                stack.append((value, at, not entry))
+                top, column, is_map = value, at, not entry
+                stack.append((top, column, is_map))
                 if len(stack) > _MAX_DEPTH:
                     raise Unusual
             else:
@@ -112,21 +124,21 @@ def _parse(lines: list[str]) -> dict[Any, Any]:
                 parent[key] = value
             else:
                 parent.append(value)
-        while True:
-            top, column, is_map = stack[-1]
-            if at < column:
-                stack.pop()
-            elif at > column:
-                raise Unusual  # a continued scalar, or worse
-            elif not is_map and not entry:
-                stack.pop()  # a list at its key's column ends at the next key
-            else:
-                break
+        if at != column or (not is_map and not entry):
+            while True:
+                top, column, is_map = stack[-1]
+                if at < column:
+                    stack.pop()
+                elif at > column:
+                    raise Unusual  # a continued scalar, or worse
+                elif not is_map and not entry:
+                    stack.pop()  # a list at its key's column ends at the next key
+                else:
+                    break
         while True:  # one line can open a list and a mapping in it: `- - key: value`
             if is_map:
                 if entry:
                     raise Unusual
-                first = content[0]
                 if first == "'" or first == '"':
                     key, rest = _quoted_key(content)
                 else:
@@ -175,8 +187,9 @@ def _parse(lines: list[str]) -> dict[Any, Any]:
                 is_map = True  # `- key: value`: a mapping in this entry, from the next column
             value = {} if is_map else []
             top.append(value)
-            top, at, content = value, at + 2, rest
-            stack.append((top, at, is_map))
+            top, column, content = value, at + 2, rest
+            at = column
+            stack.append((top, column, is_map))
             if len(stack) > _MAX_DEPTH:
                 raise Unusual
             entry = not is_map

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 import yaml
@@ -69,13 +70,25 @@ def json_bytes(value: Any, style: str = "compact") -> bytes:
         encode = _ENCODERS[base]
     except KeyError:
         raise ValueError(f"unknown json_style {style!r}") from None
-    text = encode(value)
+    text: str = encode(value)
     return (text + "\n" if newline else text).encode("utf-8")
 
 
-# What `json.dumps(value, allow_nan=False, **kwargs)` builds per call, built once (encoders keep
-# no state between calls).
-_ENCODERS = {name: json.JSONEncoder(allow_nan=False, **kwargs).encode for name, kwargs in _JSON_STYLES.items()}
+def _encoder(kwargs: dict[str, Any]) -> Any:
+    """`json.dumps(value, allow_nan=False, **kwargs)` as one function, built once: the C encoder
+    `JSONEncoder.encode` builds per call where it would use one. Without cycle markers, which only
+    a value built from YAML aliases could need, and a cassette refuses those."""
+    encoder = json.JSONEncoder(allow_nan=False, **kwargs)
+    if c_make_encoder is None or encoder.indent is not None:
+        return encoder.encode
+    encode_string = encode_basestring_ascii if encoder.ensure_ascii else encode_basestring
+    chunks = c_make_encoder(
+        None, encoder.default, encode_string, None, encoder.key_separator, encoder.item_separator, False, False, False
+    )
+    return lambda value: "".join(chunks(value, 0))
+
+
+_ENCODERS = {name: _encoder(kwargs) for name, kwargs in _JSON_STYLES.items()}
 
 
 def _as_json(raw: bytes) -> tuple[Any, str] | None:
