@@ -63,8 +63,13 @@ def parse_json_body(body: bytes) -> tuple[bool, Any]:
         return False, None
 
 
+#: `json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`, built once:
+#: `dumps` builds this encoder on every call, and every recorded body is keyed at load.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def drop_path(value: Any, path: Sequence[str]) -> Any:
@@ -164,11 +169,16 @@ class MethodMatcher(Matcher):
         return [f"method: sent {sent.method}, recorded {recorded.method}"]
 
 
+#: `normalize_url` by URL (a pure function of the string): a test suite sends to a handful of
+#: URLs, and every recorded request is keyed by its URL at load (bounded).
+_normalized = functools.lru_cache(maxsize=1024)(normalize_url)
+
+
 class URLMatcher(Matcher):
     name = "url"
 
     def key(self, req: Request) -> Hashable:
-        return normalize_url(req.url)
+        return _normalized(req.url)
 
     def explain(self, sent: Request, recorded: Request) -> list[str]:
         if self.key(sent) == self.key(recorded):
