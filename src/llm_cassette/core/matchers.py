@@ -10,7 +10,6 @@ a hash index of the match keys (`core.interactions`), so a match costs the same 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -18,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..errors import CassetteError
 from . import jsonrpc
+from .json_bodies import canonical_json, drop_path, json_differences, parse_json_body, short
 from .models import Request, header_value
 from .multipart import Part, is_multipart, parse_parts, part_differences, parts_key, without_boundary
 from .options import DEFAULT_MATCH_ON, CustomMatcher
@@ -46,86 +46,6 @@ def normalize_url(url: str) -> str:
     netloc = f"{host}:{port}" if port is not None else host
     q = urlencode(query_key(query))
     return f"{scheme}://{netloc}{path}" + (f"?{q}" if q else "")
-
-
-#: The first bytes of the JSON bodies compared semantically (as ints: `bytes in bytes` costs an
-#: internal TypeError first, every time).
-_JSON_STARTS = frozenset(b'{["')
-
-
-def parse_json_body(body: bytes) -> tuple[bool, Any]:
-    """(True, value) when the body is JSON, else (False, None)."""
-    if not body or body[0] not in _JSON_STARTS:
-        return False, None
-    try:
-        return True, json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return False, None
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def drop_path(value: Any, path: Sequence[str]) -> Any:
-    """A copy of `value` without the field at dotted `path` (`*` matches every list item or key)."""
-    if not path:
-        return value
-    head, rest = path[0], path[1:]
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if head in ("*", k):
-                if rest:
-                    out[k] = drop_path(v, rest)
-            else:
-                out[k] = v
-        return out
-    if isinstance(value, list):
-        if head == "*":
-            return [drop_path(v, rest) for v in value] if rest else []
-        if head.isdigit():
-            i = int(head)
-            return [(drop_path(v, rest) if j == i else v) for j, v in enumerate(value) if rest or j != i]
-    return value
-
-
-def short(value: Any, limit: int = 80) -> str:
-    """A value as it reads in a miss message, cut to `limit` characters."""
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def json_differences(sent: Any, recorded: Any, path: str = "", limit: int = 8) -> list[str]:
-    """Human-readable differences between two JSON values, by field path."""
-    out: list[str] = []
-
-    def walk(a: Any, b: Any, p: str) -> None:
-        if len(out) >= limit:
-            return
-        if isinstance(a, dict) and isinstance(b, dict):
-            for k in list(a) + [k for k in b if k not in a]:
-                sub = f"{p}.{k}" if p else str(k)
-                if k not in b:
-                    out.append(f"{sub}: sent {short(a[k])}, not in the recording")
-                elif k not in a:
-                    out.append(f"{sub}: recorded {short(b[k])}, not sent")
-                else:
-                    walk(a[k], b[k], sub)
-        elif isinstance(a, list) and isinstance(b, list):
-            for i in range(max(len(a), len(b))):
-                sub = f"{p}[{i}]"
-                if i >= len(b):
-                    out.append(f"{sub}: sent {short(a[i])}, not in the recording")
-                elif i >= len(a):
-                    out.append(f"{sub}: recorded {short(b[i])}, not sent")
-                else:
-                    walk(a[i], b[i], sub)
-        elif canonical_json(a) != canonical_json(b):
-            out.append(f"{p or 'body'}: sent {short(a)}, recorded {short(b)}")
-
-    walk(sent, recorded, path)
-    return out
 
 
 # --- the rules ----------------------------------------------------------------------------------
@@ -164,11 +84,16 @@ class MethodMatcher(Matcher):
         return [f"method: sent {sent.method}, recorded {recorded.method}"]
 
 
+#: `normalize_url` by URL (a pure function of the string): a test suite sends to a handful of
+#: URLs, and every recorded request is keyed by its URL at load (bounded).
+_normalized = functools.lru_cache(maxsize=1024)(normalize_url)
+
+
 class URLMatcher(Matcher):
     name = "url"
 
     def key(self, req: Request) -> Hashable:
-        return normalize_url(req.url)
+        return _normalized(req.url)
 
     def explain(self, sent: Request, recorded: Request) -> list[str]:
         if self.key(sent) == self.key(recorded):
