@@ -3,6 +3,7 @@ the data validated, and the same errors."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -183,7 +184,13 @@ documents = st.dictionaries(
 )
 
 
-@settings(max_examples=50, derandomize=True, deadline=None, database=None)
+# 25 derandomized documents keep the suite in budget; HYPOTHESIS_PROFILE=long writes and reads 2,000.
+@settings(
+    max_examples=2000 if os.environ.get("HYPOTHESIS_PROFILE") == "long" else 25,
+    derandomize=True,
+    deadline=None,
+    database=None,
+)
 @given(doc=documents, width=st.sampled_from([4096, 4096, 12]), pure=st.booleans())
 def written_and_read(read: list[bool], doc: dict[Any, Any], width: int, pure: bool) -> None:
     if pure:  # the writer without libyaml: PyYAML's own emitter
