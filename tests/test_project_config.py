@@ -90,6 +90,46 @@ def test_a_module_overrides_the_conftest_fixture(pytester: pytest.Pytester, fake
     assert "model: gpt-4o-mini" in (pytester.path / "cassettes" / "test_b" / "test_b.yaml").read_text()
 
 
+def test_overrides_of_any_scope_extend_the_default_and_never_change_it(pytester: pytest.Pytester) -> None:
+    # The default is session-scoped (set up once per run) and read-only: a session-scoped
+    # override can extend it, and one that tries to change it in place is told so.
+    ext = pytester.mkpydir("ext")
+    (ext / "conftest.py").write_text(
+        textwrap.dedent(
+            """
+            import pytest
+
+            @pytest.fixture(scope="session")
+            def llm_cassette_config(llm_cassette_config):
+                return {**llm_cassette_config, "match_on": "vcrpy"}
+            """
+        )
+    )
+    (ext / "test_extends.py").write_text(
+        "def test_extended(request):\n"
+        "    assert request.getfixturevalue('llm_cassette_config') == {'match_on': 'vcrpy'}\n"
+    )
+    pytester.makepyfile(
+        test_in_place="""
+        import pytest
+
+        @pytest.fixture
+        def llm_cassette_config(llm_cassette_config):
+            llm_cassette_config["read_only"] = True
+            return llm_cassette_config
+
+        @pytest.mark.llm_cassette
+        def test_changes_it():
+            pass
+        """
+    )
+
+    result = pytester.runpytest("-p", "no:randomly")
+
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*TypeError: 'mappingproxy' object does not support item assignment*"])
+
+
 def test_a_vcrpy_option_name_is_answered_with_its_equivalent(pytester: pytest.Pytester, fake_env: FakeServer) -> None:
     conftest(pytester, "@pytest.fixture\ndef llm_cassette_config():\n    return {'filter_headers': ['x-key']}\n")
     module(pytester, REWORDED)

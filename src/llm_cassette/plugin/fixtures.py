@@ -3,7 +3,8 @@ where the options fixture can be resolved) and the bundled fake LLM server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -17,16 +18,20 @@ if TYPE_CHECKING:
     from ..core.cassette import Cassette
 
 
-@pytest.fixture
-def llm_cassette_config() -> dict[str, Any]:
+@pytest.fixture(scope="session")
+def llm_cassette_config() -> Mapping[str, Any]:
     """Options for every cassette in its scope, under the markers' own (pytest-recording's
     `vcr_config`). Override it in a `conftest.py` or a module, with any scope:
 
         @pytest.fixture(scope="session")
         def llm_cassette_config():
             return {"match_on": "vcrpy", "ignore_hosts": ["auth.example.com"]}
+
+    This default is empty, session-scoped (set up once, not per test: every test with a cassette
+    asks for it) and read-only, so that an override extending it (`{**llm_cassette_config, ...}`)
+    never changes it for the others.
     """
-    return {}
+    return MappingProxyType({})
 
 
 @pytest.fixture(autouse=True)
