@@ -215,3 +215,9 @@ def test_the_plugin_keeps_entries_where_the_user_says(
         assert found == []
     else:
         assert len(found) == 1 and str(found[0].parent) == where
+
+
+def test_the_cache_tags_entries_with_the_format_the_writer_writes() -> None:
+    from llm_cassette.storage import yaml_format
+
+    assert parse_cache.FORMAT_VERSION == yaml_format.FORMAT_VERSION

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from ..core.network import NetworkPolicy
-from ..core.options import MATCH_ON_PRESETS, RECORD_MODE_ENV, CassetteOptions, RecordMode, mode_from_env
+from ..core.options import (
+    DEFAULT_MATCH_ON,
+    MATCH_ON_PRESETS,
+    RECORD_MODE_ENV,
+    CassetteOptions,
+    RecordMode,
+    mode_from_env,
+)
 from ..errors import CassetteError
 
 
@@ -175,6 +182,12 @@ class RunSettings:
     defaults: CassetteOptions = field(default_factory=CassetteOptions)
 
 
+def _max_age(raw: str) -> timedelta:
+    from ..core.age import parse_max_age
+
+    return parse_max_age(raw, "llm_cassette_max_age")
+
+
 def read_settings(config: pytest.Config) -> RunSettings:
     """This run's settings; a bad record mode is a usage error."""
     flag = config.getoption("llm_record_mode")
@@ -194,13 +207,13 @@ def read_settings(config: pytest.Config) -> RunSettings:
     allow_localhost = config.getoption("llm_allow_localhost")
     strict = config.getoption("llm_cassette_strict")
     raw_age = str(config.getini("llm_cassette_max_age") or "").strip()
-    from ..core.age import parse_max_age
-    from ..core.matchers import MatchRules
-
     try:
-        max_age = parse_max_age(raw_age, "llm_cassette_max_age") if raw_age else None
+        max_age = _max_age(raw_age) if raw_age else None
         defaults = CassetteOptions.from_mapping(project_options(config), "ini options llm_cassette_*")
-        MatchRules.build(defaults.match_on, defaults.ignore_body_fields)  # a bad matcher name fails now
+        if defaults.match_on != DEFAULT_MATCH_ON or defaults.ignore_body_fields:
+            from ..core.matchers import MatchRules  # the built-in default needs no check at start
+
+            MatchRules.build(defaults.match_on, defaults.ignore_body_fields)  # a bad matcher name fails now
     except CassetteError as exc:
         raise pytest.UsageError(str(exc)) from None
     return RunSettings(

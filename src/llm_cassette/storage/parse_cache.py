@@ -23,7 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from ..core.models import CassetteData, Chunk, Interaction, Request, Response, TransportFailure
-from .yaml_format import FORMAT_VERSION
+
+#: The cassette format this cache's entries hold (yaml_format.FORMAT_VERSION, checked equal by
+#: tests/test_parse_cache.py): named here, so that setting the directory, which every pytest run
+#: does at start, imports no YAML.
+FORMAT_VERSION = 2
 
 ENV = "LLM_CASSETTE_PARSE_CACHE"
 MAGIC = "llm-cassette parse cache"
