@@ -42,6 +42,10 @@ def peak_rss():
 import httpx
 if tool == "llm-cassette":
     from llm_cassette import use_cassette
+    # The package imports its machinery on first use: import it here, so the block (timed) pays
+    # for loading the cassette, not for imports, as for cassetter (imported whole above the line).
+    import llm_cassette.core.session, llm_cassette.storage.files, llm_cassette.storage.block_reader
+    import llm_cassette.stacks.httpx, yaml
     block = lambda: use_cassette(path, record_mode="none")
 else:
     import cassetter

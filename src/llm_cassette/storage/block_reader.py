@@ -80,6 +80,7 @@ def read(source: str | bytes) -> Any:
     if not text.endswith("\n"):
         raise Unusual  # a last line without its line break
     lines = text.split("\n")
+    del text, raw  # the lines hold it now: a large cassette is not kept twice while it is read
     lines.pop()
     return _parse(lines)
 
@@ -98,6 +99,7 @@ def _parse(lines: list[str]) -> dict[Any, Any]:
     i = 0
     while i < n:
         line = lines[i]
+        lines[i] = ""  # read lines are let go as the document is built (peak memory, large cassettes)
         i += 1
         content = line.lstrip(" ")
         if not content:
@@ -339,6 +341,7 @@ def _literal(header: str, lines: list[str], i: int, indent: int) -> tuple[str, i
         else:
             break  # a line indented less: the scalar ended on the line before
         parts.append(part)
+        lines[j] = ""
         if part:
             last = len(parts) - 1
         j += 1
