@@ -9,8 +9,9 @@ lives in `llm_cassette.plugin` (`record_mode(config)` is there); the fake server
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .core.lazy_names import resolver
 
 if TYPE_CHECKING:
     from . import faults
@@ -57,15 +58,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = importlib.import_module(where or f".{name}", __name__)
-    if where:
-        value = getattr(value, name)
-    globals()[name] = value  # once: later lookups are plain module attributes
-    return value
+__getattr__ = resolver(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

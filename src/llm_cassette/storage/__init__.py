@@ -1,13 +1,14 @@
 """Cassettes on disk: the YAML format (written by `yaml_format`, read by `schema`, parsed by
 `fast_loader`) and the files themselves (`files`: cached loads, atomic saves, discovery).
 
-Depends only on `core.models` and `errors`.
+Depends only on `core.models` and `errors` (and `core.lazy_names`, which resolves its names on first use).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..core.lazy_names import resolver
 
 if TYPE_CHECKING:
     from .files import (
@@ -40,13 +41,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(where, __name__), name)
-    globals()[name] = value  # once: later lookups are plain module attributes
-    return value
+__getattr__ = resolver(__name__, _LAZY, globals())
 
 
 __all__ = [
