@@ -26,6 +26,7 @@ from llm_cassette.cli import main
 from llm_cassette.describe import describe, sse_events, usage
 from llm_cassette.describe.pricing import Price, price_for
 from llm_cassette.fake_server import FakeServer
+from llm_cassette.plugin.run_stats import tokens_of
 
 OPENAI_KEY = "sk-fake-show-stats-openai-0000"
 ANTHROPIC_KEY = "sk-ant-fake-show-stats-0000"
@@ -432,6 +433,22 @@ def test_usage_reads_what_describe_reads(recorded: Recorded) -> None:
     assert sum(1 for it in interactions if usage(it) is not None) >= 6
     for it in interactions:
         assert usage(it) == describe(it).usage, it.request.url
+
+
+def test_the_runs_token_count_reads_what_describe_reads(recorded: Recorded) -> None:
+    """The summary's "tokens not spent" counts whole replies without the protocol readers, and
+    streams through `describe`: per interaction, the same total as the full description."""
+    repo = Path(__file__).resolve().parent.parent
+    paths = [recorded.path, *sorted((repo / "cassettes").rglob("*.yaml"))]
+    interactions = [it for p in paths for it in load(p).interactions]
+    counted = 0
+    for it in interactions:
+        view = describe(it).usage
+        expected = 0 if view is None else view.total_tokens or view.input_tokens + view.output_tokens
+        assert tokens_of([it]) == expected, it.request.url
+        counted += expected > 0
+    assert counted >= 6, "plain and streamed replies of both providers report usage"
+    assert tokens_of(interactions) == sum(tokens_of([it]) for it in interactions)
 
 
 def test_view_of_embeddings_and_responses(fake_server: FakeServer, tmp_path: Path) -> None:

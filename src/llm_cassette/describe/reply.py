@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .json_values import as_dict
+from .usage_counts import usage_counts
 from .view import ErrorInfo, ToolCall, Usage
 
 
@@ -31,12 +31,5 @@ class Reply:
 
 
 def usage_of(raw: Any) -> Usage | None:
-    usage = as_dict(raw)
-    if not usage:
-        return None
-    inp = usage.get("input_tokens", usage.get("prompt_tokens"))
-    out = usage.get("output_tokens", usage.get("completion_tokens"))
-    input_tokens = inp if isinstance(inp, int) else 0
-    output_tokens = out if isinstance(out, int) else 0
-    total = usage.get("total_tokens")
-    return Usage(input_tokens, output_tokens, total if isinstance(total, int) else input_tokens + output_tokens)
+    counts = usage_counts(raw)
+    return None if counts is None else Usage(*counts)

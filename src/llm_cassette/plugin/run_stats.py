@@ -37,16 +37,20 @@ class CassetteStats:
 
 def tokens_of(interactions: Iterable[Interaction]) -> int:
     """Total tokens reported by the providers in these interactions' responses (0 when unknown)."""
-    from ..describe import usage as usage_of  # the providers' formats: only once something replayed
+    from ..describe.usage_counts import reply_tokens, total_of  # not the protocol readers
 
     total = 0
     for it in interactions:
         try:
-            usage = usage_of(it)
+            tokens = reply_tokens(it)
+            if tokens is None:  # a stream: its usage is assembled from the events
+                from ..describe import usage as usage_of
+
+                u = usage_of(it)
+                tokens = 0 if u is None else total_of(u.input_tokens or 0, u.output_tokens or 0, u.total_tokens)
         except Exception:  # a reply we cannot read costs nothing we can count
             continue
-        if usage is not None:
-            total += usage.total_tokens or ((usage.input_tokens or 0) + (usage.output_tokens or 0))
+        total += tokens
     return total
 
 
