@@ -558,3 +558,54 @@ def test_read_only_cassette_borrowed_by_a_fault_test(pytester: pytest.Pytester, 
     result = pytester.runpytest("-W", "error::UserWarning")
     result.assert_outcomes(passed=2)
     assert fake_env.request_count == 1
+
+
+def test_the_cassette_starts_after_wider_fixtures_and_before_the_tests_own(
+    pytester: pytest.Pytester, fake_env: FakeServer
+) -> None:
+    """What a module- or session-scoped fixture sends is not the test's; what its function-scoped
+    fixtures send is, whether or not the test has any; a test without a cassette gets no fixture
+    of ours, and a parametrized test can want a cassette for some parameters only."""
+    make_module(
+        pytester,
+        """
+        def say(prompt):
+            with openai.OpenAI(base_url=URL + "/v1", api_key="sk-fake-plugin-test-key-000000", max_retries=0) as c:
+                reply = c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": prompt}])
+            return reply.choices[0].message.content
+
+        @pytest.fixture(scope="module")
+        def warm():
+            return say("module fixture")
+
+        @pytest.fixture
+        def greeting(warm):
+            return say("function fixture")
+
+        @pytest.mark.llm_cassette
+        def test_with_fixtures(greeting, llm_cassette, request):  # `llm_cassette` named after the others
+            assert say("body") == "Echo: body"
+            assert request.fixturenames.index("_llm_cassette_session") < request.fixturenames.index("greeting")
+            assert len(llm_cassette.requests) == 2
+
+        @pytest.mark.llm_cassette
+        def test_without_fixtures(warm):
+            assert say("alone") == "Echo: alone"
+
+        @pytest.mark.parametrize("n", [pytest.param(1, marks=pytest.mark.llm_cassette), 2])
+        def test_some_params(n, greeting):
+            say(f"param {n}")
+
+        def test_plain(request):
+            assert "_llm_cassette_session" not in request.fixturenames
+        """,
+    )
+    pytester.runpytest("--record").assert_outcomes(passed=5)
+    assert prompts(cassette(pytester, "test_llm/test_with_fixtures.yaml")) == ["function fixture", "body"]
+    assert prompts(cassette(pytester, "test_llm/test_without_fixtures.yaml")) == ["alone"]
+    assert prompts(cassette(pytester, "test_llm/test_some_params[1].yaml")) == ["function fixture", "param 1"]
+    assert not (pytester.path / "cassettes/test_llm/test_some_params[2].yaml").exists()
+    before = fake_env.request_count
+    pytester.runpytest().assert_outcomes(passed=5)
+    # Replayed: only what the module fixture and the uncassetted parameter send reaches the server.
+    assert fake_env.request_count - before == 3

@@ -12,7 +12,7 @@ import pytest
 from ..errors import CassetteError, CassetteFormatError
 from .marker import build_session, wants_cassette
 from .replay_env import set_placeholder_keys
-from .state import ACTIVE, PLACEHOLDER_ENV, RUNNING
+from .state import ACTIVE, PLACEHOLDER_ENV, RUNNING, STARTED
 
 if TYPE_CHECKING:
     from ..core.cassette import Cassette
@@ -27,28 +27,70 @@ def llm_cassette_config() -> Mapping[str, Any]:
         def llm_cassette_config():
             return {"match_on": "vcrpy", "ignore_hosts": ["auth.example.com"]}
 
-    This default is empty, session-scoped (set up once, not per test: every test with a cassette
-    asks for it) and read-only, so that an override extending it (`{**llm_cassette_config, ...}`)
-    never changes it for the others.
+    This default is empty, session-scoped and read-only, so that an override extending it
+    (`{**llm_cassette_config, ...}`) never changes it for the others. A test asks pytest for it
+    only when something overrides it.
     """
-    return MappingProxyType({})
+    return _NO_OPTIONS
 
 
-@pytest.fixture(autouse=True)
+_NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
+CONFIG_FIXTURE = "llm_cassette_config"
+
+
+_SESSION_FIXTURE = "_llm_cassette_session"
+
+
+@pytest.fixture
 def _llm_cassette_session(request: pytest.FixtureRequest) -> None:
-    """Start the cassette of a test that wants one, before the test's own function fixtures.
+    """Start the current test's cassette before its other function-scoped fixtures (so what they
+    send is recorded) and after those of wider scopes (whose traffic is not this test's).
 
-    A fixture rather than a setup hook, so that `llm_cassette_config` (whatever its scope) can be
-    resolved; the teardown hook stops and saves it after every fixture has finished.
+    Not autouse: the plugin puts it first among the function-scoped fixtures of the tests that
+    want a cassette (`uses_cassette_fixture`), and `llm_cassette` depends on it.
     """
-    item = request.node
-    if not isinstance(item, pytest.Item) or not wants_cassette(item) or ACTIVE in item.stash:
+    start_cassette(request.node, request)
+
+
+def uses_cassette_fixture(item: pytest.Item) -> bool:
+    """For a test that wants a cassette: True when it has function-scoped fixtures, which the
+    cassette must start before; `_llm_cassette_session` is then put first among them. False for
+    a test without any (or one pytest sets up no fixtures for): the cassette starts as its setup
+    ends, after the fixtures of wider scopes, as the fixture would have."""
+    info = getattr(item, "_fixtureinfo", None)  # pytest's fixture closure of the test
+    if info is None:
+        return False
+    names: list[str] = info.names_closure
+    defs = info.name2fixturedefs
+    for i, name in enumerate(names):
+        found = defs.get(name)
+        if name == _SESSION_FIXTURE or (found and found[-1].scope == "function"):
+            # First among the function-scoped fixtures, also when `llm_cassette` pulled it in
+            # after the test's others. The list is shared by the parametrized copies of the
+            # test: for a copy that wants no cassette, the fixture finds nothing to start.
+            if name != _SESSION_FIXTURE:
+                if _SESSION_FIXTURE in names:
+                    names.remove(_SESSION_FIXTURE)
+                names.insert(i, _SESSION_FIXTURE)
+            return True
+    return False
+
+
+def start_cassette(item: pytest.Item, request: pytest.FixtureRequest | None) -> None:
+    """Start the cassette of a test that wants one, once (`_llm_cassette_session`, or the plugin
+    as setup ends); `request` resolves `llm_cassette_config` (whatever its scope) when a project
+    overrides it. An error here is an error of the test's setup."""
+    stash = item.stash
+    if STARTED in stash:
+        return
+    stash[STARTED] = True  # first, so the config fixture's own fixtures do not start it again
+    if not wants_cassette(item) or ACTIVE in stash:
         return
     from ..core.lifecycle import ActiveCassette  # the first test with a cassette loads the core
 
     error: CassetteError | None = None
     try:
-        project = request.getfixturevalue("llm_cassette_config")
+        project = _project_config(item, request)
         active = ActiveCassette(build_session(item, project))
         active.start()
     except CassetteFormatError as exc:
@@ -61,10 +103,34 @@ def _llm_cassette_session(request: pytest.FixtureRequest) -> None:
         # Raised outside the `except`: the error once, not chained to the parser's; the report
         # shows its message only (failure_report).
         raise error from None
-    item.stash[ACTIVE] = active
+    stash[ACTIVE] = active
     item.config.stash[RUNNING].append(item)
     if active.session.replays_only:
-        item.stash[PLACEHOLDER_ENV] = set_placeholder_keys()
+        stash[PLACEHOLDER_ENV] = set_placeholder_keys()
+
+
+def _project_config(item: pytest.Item, request: pytest.FixtureRequest | None) -> Mapping[str, Any]:
+    """The `llm_cassette_config` in effect for `item`: the fixture's value when a conftest, a
+    module, a class or a parametrisation overrides it, else the default (empty) without asking
+    pytest's fixture machinery for it."""
+    callspec = getattr(item, "callspec", None)
+    defs = item.session._fixturemanager.getfixturedefs(CONFIG_FIXTURE, item)
+    # The default is this module's function (pytest keeps the function itself, or a wrapper that
+    # keeps its module and name); anything else visible to the test overrides it.
+    closest = getattr(defs[-1], "func", None) if defs else None
+    overridden = (
+        getattr(closest, "__module__", None) != __name__
+        or getattr(closest, "__name__", None) != CONFIG_FIXTURE
+        or (callspec is not None and CONFIG_FIXTURE in callspec.params)
+    )
+    if not overridden:
+        return _NO_OPTIONS
+    if request is None:
+        request = getattr(item, "_request", None)  # the test's own request (not public API)
+        if request is None:
+            raise CassetteError(f"{item.nodeid}: llm_cassette_config cannot be resolved for this kind of test")
+    value: Mapping[str, Any] = request.getfixturevalue(CONFIG_FIXTURE)
+    return value
 
 
 @pytest.fixture(scope="session")

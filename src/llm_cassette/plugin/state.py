@@ -15,6 +15,8 @@ if TYPE_CHECKING:  # the keys' value types only: importing them would load the w
     from .verify import VerifyResult, VerifySettings
 
 ACTIVE: pytest.StashKey[ActiveCassette] = pytest.StashKey()
+#: The test's cassette was started, or found not wanted: decided once per test (plugin.fixtures).
+STARTED: pytest.StashKey[bool] = pytest.StashKey()
 PLACEHOLDER_ENV: pytest.StashKey[dict[str, str | None]] = pytest.StashKey()
 FAILED: pytest.StashKey[bool] = pytest.StashKey()
 SKIPPED: pytest.StashKey[bool] = pytest.StashKey()
