@@ -302,3 +302,14 @@ def test_sdk_clients_replay_without_building_their_pool(tmp_path: Path, fake_ser
     transports = [c._client._transport for c in clients]
     assert all(type(t).__module__.startswith("httpx2") for t in transports)
     assert [built(t) for t in transports] == [True, False] * 3
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_init_called_again_replaces_the_pool_as_httpx_does(stack: ModuleType) -> None:
+    transport = stack.HTTPTransport(verify=False)
+    first = transport._pool
+    transport.__init__(verify=False)
+    assert built(transport) and vars(transport)["_pool"] is not first
+    unused = stack.HTTPTransport(verify=False)
+    unused.__init__(verify=False, retries=3)  # still unbuilt: built later with the new arguments
+    assert not built(unused) and unused._pool._retries == 3

@@ -117,7 +117,8 @@ def install(cls: Any, module: Any) -> None:
     """Defer `cls.__init__` (an `HTTPTransport` or `AsyncHTTPTransport` of `module`) while installed."""
     packages = _POOL_PACKAGES.get(module.__name__)
     original = cls.__dict__.get("__init__")
-    if packages is None or original is None or getattr(original, "_llm_cassette", False):
+    limits_cls = getattr(module, "Limits", None)
+    if packages is None or original is None or limits_cls is None or getattr(original, "_llm_cassette", False):
         return
     parameters = dict(inspect.signature(original).parameters)
     parameters.pop("self", None)
@@ -131,7 +132,7 @@ def install(cls: Any, module: Any) -> None:
         method = cls.__dict__.get(name)
         if method is not None and not getattr(method, "_llm_cassette", False):
             setattr(cls, name, _skipping_unbuilt(method, name))
-    cls.__init__ = _deferring_init(cls, original, packages, module.Limits, parameters["limits"].default)
+    cls.__init__ = _deferring_init(cls, original, packages, limits_cls, parameters["limits"].default)
 
 
 def uninstall(cls: Any) -> None:
@@ -146,7 +147,7 @@ def _deferring_init(cls: type, original: Any, packages: tuple[str, ...], limits_
 
     @functools.wraps(original)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        if type(self) is cls and not args:
+        if type(self) is cls and not args and "_pool" not in self.__dict__:  # (not an `__init__` again)
             deferred = _deferred(kwargs, limits_cls, default_limits)
             if deferred is not None:
                 if not importable:
