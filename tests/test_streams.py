@@ -308,6 +308,7 @@ def test_first_chunk_reaches_the_caller_before_the_stream_ends(tmp_path: Path, f
         use_cassette(tmp_path / "c.yaml", record_mode="once") as session,
         openai_client(fake_server) as client,
     ):
+        client._client._transport._pool  # noqa: B018  built on first use: before the clock starts
         started = time.perf_counter()
         stream = client.chat.completions.create(
             model="gpt-4o-mini+chunks20+delay50", messages=user(PROMPT), stream=True
@@ -333,6 +334,7 @@ async def test_async_first_chunk_reaches_the_caller_before_the_stream_ends(
     arrivals: list[float] = []
     recorded_at_arrival: list[int] = []
     async with use_cassette(tmp_path / "c.yaml", record_mode="once") as session, httpx2.AsyncClient() as client:
+        client._transport._pool  # noqa: B018  built on first use: before the clock starts
         started = time.perf_counter()
         async with client.stream("POST", url, headers=headers, json=body) as response:
             async for _ in response.aiter_raw():

@@ -4,7 +4,8 @@
 One adapter, parametrised by module, serves both. Only the network transports are patched, at
 class level, so every client is covered wherever it was built, and in-process transports
 (`ASGITransport`, `WSGITransport`, `MockTransport`) are never touched. The patches stay
-installed; with no active session a request costs one context lookup.
+installed; with no active session a request costs one context lookup. A transport built while
+they are installed builds its connection pool on first real use (`deferred_pool`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..core.registry import active_session
 from ..core.replay import ReplayClock, replay_clock, replay_headers, stays_open
 from ..errors import NetworkBlocked
 from ..faults import DROPPED
+from . import deferred_pool
 from .guard import forwarding
 from .streams import DropAsync, DropSync, ReplayAsync, ReplaySync, TeeAsync, TeeSync, async_sleep
 
@@ -90,6 +92,9 @@ class StackAdapter:
         handle_request._llm_cassette = True  # type: ignore[attr-defined]
         self.sync_cls.handle_request = handle_request
         self.async_cls.handle_async_request = self._async_handler(self.original_async)
+        # A replay never touches the real pool: build it on first real use (`deferred_pool`).
+        deferred_pool.install(self.sync_cls, self.module)
+        deferred_pool.install(self.async_cls, self.module)
 
     def _async_handler(self, original: Any) -> Any:
         adapter = self
@@ -109,6 +114,8 @@ class StackAdapter:
     def uninstall(self) -> None:
         self.sync_cls.handle_request = self.original_sync
         self.async_cls.handle_async_request = self.original_async
+        deferred_pool.uninstall(self.sync_cls)
+        deferred_pool.uninstall(self.async_cls)
 
     def check_network(self, request: Any) -> None:
         if network_policy.blocking:
