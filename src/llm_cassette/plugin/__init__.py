@@ -20,14 +20,7 @@ from ..core.network import network_policy
 from ..core.options import RecordMode
 from ..errors import CassetteError, StaleCassetteWarning, UnusedInteractionsWarning
 from .failure_report import PluginFailure, rewrite_report
-from .fixtures import (
-    _llm_cassette_session,
-    llm_cassette,
-    llm_cassette_config,
-    llm_fake_server,
-    start_cassette,
-    uses_cassette_fixture,
-)
+from .fixtures import _llm_cassette_session, llm_cassette, llm_cassette_config, llm_fake_server, pytest_runtest_setup
 from .marker import MARKER, marker_options, wants_cassette
 from .network import PLUGIN_NAME, NetworkWatch
 from .options import add_options, parse_cache_dir, read_settings
@@ -76,6 +69,7 @@ __all__ = [
     "llm_cassette_config",
     "llm_fake_server",
     "pytest_pyfunc_call",
+    "pytest_runtest_setup",
     "record_mode",
 ]
 
@@ -147,21 +141,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 # --- around each test ---------------------------------------------------------------------------
-
-# The cassette starts where an autouse fixture of ours would: after the fixtures of wider scopes,
-# before the test's own function-scoped ones. Only the tests that want a cassette and have
-# function-scoped fixtures get our fixture (first of them); any other starts it as its setup ends.
-# Not autouse: pytest's machinery for one more function-scoped fixture costs every test of a run
-# about as much as replaying its cassette does (docs/performance.md).
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
-    pending = wants_cassette(item) and not uses_cassette_fixture(item) and not item.config.option.setupplan
-    yield  # a setup that raised starts nothing, as our fixture after the failing one would not
-    if pending:
-        start_cassette(item, None)  # no function-scoped fixture to start before: all set up
-    return None
 
 
 @pytest.hookimpl(hookwrapper=True)

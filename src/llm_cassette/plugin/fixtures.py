@@ -1,9 +1,9 @@
-"""The plugin's fixtures: the project-wide options, the current test's cassette (started here,
-where the options fixture can be resolved) and the bundled fake LLM server."""
+"""The plugin's fixtures: the project-wide options, the current test's cassette (started here or as
+its setup ends, where the options fixture can be resolved) and the bundled fake LLM server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,22 @@ CONFIG_FIXTURE = "llm_cassette_config"
 
 
 _SESSION_FIXTURE = "_llm_cassette_session"
+
+
+# The cassette starts where an autouse fixture of ours would: after the fixtures of wider scopes,
+# before the test's own function-scoped ones. Only the tests that want a cassette and have
+# function-scoped fixtures get our fixture (first of them); any other starts it as its setup ends.
+# Not autouse: pytest's machinery for one more function-scoped fixture costs every test of a run
+# about as much as replaying its cassette does (docs/performance.md).
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    pending = wants_cassette(item) and not uses_cassette_fixture(item) and not item.config.option.setupplan
+    yield  # a setup that raised starts nothing, as our fixture after the failing one would not
+    if pending:
+        start_cassette(item, None)  # no function-scoped fixture to start before: all set up
+    return None
 
 
 @pytest.fixture
