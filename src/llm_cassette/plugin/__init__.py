@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -143,35 +143,31 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 # --- around each test ---------------------------------------------------------------------------
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, None]:
-    outcome = yield
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    yield  # a test that raised is failing already: nothing to add
     active = item.stash.get(ACTIVE, None)
     if active is None:
-        return
+        return None
     session = active.session
     miss = active.first_miss
     if miss is None:
-        if outcome.excinfo is None and item.config.stash[SETTINGS].strict:
+        if item.config.stash[SETTINGS].strict:
             unused = unused_message(session)
             if unused:
-                outcome.force_exception(PluginFailure(unused + "\n(--llm-cassette-strict)"))
-        return
-    if outcome.excinfo is None:
-        # The application caught the miss (e.g. turned it into a 503): the test must still fail.
-        more = f"\n({len(session.misses) - 1} more unmatched request(s))" if len(session.misses) > 1 else ""
-        outcome.force_exception(
-            PluginFailure(
-                f"llm-cassette: a request matched no recorded interaction, and the code under test caught "
-                f"the error:\n{miss.message}{more}"
-            )
-        )
+                raise PluginFailure(unused + "\n(--llm-cassette-strict)")
+        return None
+    # The application caught the miss (e.g. turned it into a 503): the test must still fail.
+    more = f"\n({len(session.misses) - 1} more unmatched request(s))" if len(session.misses) > 1 else ""
+    raise PluginFailure(
+        f"llm-cassette: a request matched no recorded interaction, and the code under test caught "
+        f"the error:\n{miss.message}{more}"
+    )
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
-    outcome = yield
-    report = outcome.get_result()
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
     rewrite_report(item, call, report)
     if report.failed and call.when in ("setup", "call"):
         item.stash[FAILED] = True
@@ -188,11 +184,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         drift = item.stash.get(BODY_DRIFT, None)
         if drift:
             report.llm_cassette_body_drift = drift
+    return report
 
 
-@pytest.hookimpl(hookwrapper=True, trylast=True)
-def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
-    yield
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    try:
+        yield
+    finally:
+        _stop_cassette(item)
+    return None
+
+
+def _stop_cassette(item: pytest.Item) -> None:
     active = item.stash.get(ACTIVE, None)
     if active is None:
         return

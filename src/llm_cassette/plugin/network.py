@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ..core.network import Connection, journal, unrecorded
-from ..errors import NothingRecordedWarning
+from ..errors import NetworkBlocked, NothingRecordedWarning
 from .failure_report import PluginFailure
 from .marker import MARKER
 from .state import ACTIVE, NETWORK_MARK
@@ -90,45 +90,52 @@ class NetworkWatch:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         item.stash[NETWORK_MARK] = journal.mark()
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, None]:
-        outcome = yield
-        mark = item.stash.get(NETWORK_MARK, None)
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        try:
+            yield
+        except BaseException:
+            self._claim(item)  # claimed even when the test failed, so no outer run fails too
+            raise
+        mark, active, refusals = self._claim(item)
         if mark is None:
-            return
-        active = item.stash.get(ACTIVE, None)
-        # Refusals under the test's own cassette, or none: this test's (a `use_cassette` block
-        # inside fails by itself); claimed even when the test failed, so no outer run fails too.
-        refusals = journal.claim_refusals(mark, (None,) if active is None else (None, active.session))
-        if outcome.excinfo is not None:
-            return
+            return None
         if refusals:
             # The library or the application caught the guard's error: the test must still fail.
-            outcome.force_exception(
-                PluginFailure(
-                    "llm-cassette: a connection was refused by the network guard, and the code under test "
-                    f"caught the error:\n{refusals[0].message}"
-                )
+            raise PluginFailure(
+                "llm-cassette: a connection was refused by the network guard, and the code under test "
+                f"caught the error:\n{refusals[0].message}"
             )
-            return
         if active is None:
-            return
+            return None
         seen = unrecorded(journal.connections_since(mark))
         missing = missing_cassette_message(item, active, seen)
         if missing is not None:
-            outcome.force_exception(PluginFailure(missing))
-            return
+            raise PluginFailure(missing)
         nothing = nothing_recorded_message(item, active, seen)
         if nothing is not None:
             warnings.warn(NothingRecordedWarning(nothing), stacklevel=1)
+        return None
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
-        outcome = yield
+    @staticmethod
+    def _claim(item: pytest.Item) -> tuple[tuple[int, int] | None, ActiveCassette | None, list[NetworkBlocked]]:
+        """(the test's journal mark, its active cassette, the refusals it claims): refusals under
+        the test's own cassette, or none, are this test's (a `use_cassette` block inside fails by
+        itself)."""
+        mark = item.stash.get(NETWORK_MARK, None)
+        if mark is None:
+            return None, None, []
+        active = item.stash.get(ACTIVE, None)
+        return mark, active, journal.claim_refusals(mark, (None,) if active is None else (None, active.session))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+        report = yield
         mark = item.stash.get(NETWORK_MARK, None)
         if call.when == "teardown" and mark is not None:
             # A plain attribute travels with the report from xdist workers to the controller.
-            outcome.get_result().llm_cassette_unrecorded = len(unrecorded(journal.connections_since(mark)))
+            report.llm_cassette_unrecorded = len(unrecorded(journal.connections_since(mark)))
+        return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         count = getattr(report, "llm_cassette_unrecorded", 0)

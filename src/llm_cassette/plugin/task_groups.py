@@ -53,14 +53,14 @@ def miss_out_of_groups(func: Callable[..., Coroutine[Any, Any, Any]]) -> Callabl
     return call
 
 
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, None]:
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, Any]:
     original = pyfuncitem.obj
     # Hypothesis keeps state on the test function that anyio rewires: such tests are left as they are.
     wrap = bool(_GROUPS) and ACTIVE in pyfuncitem.stash and inspect.iscoroutinefunction(original)
     if wrap and not hasattr(original, "hypothesis"):
         pyfuncitem.obj = miss_out_of_groups(original)
     try:
-        yield
+        return (yield)
     finally:
         pyfuncitem.obj = original
