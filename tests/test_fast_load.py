@@ -134,6 +134,16 @@ def test_the_block_reader_reads_every_committed_cassette_as_yaml_does() -> None:
     assert len(read) == len(COMMITTED)  # every cassette we wrote, the streamed ones included
 
 
+def test_the_characters_that_make_a_text_unusual_are_those_outside_the_printable_ranges() -> None:
+    # `_ODD` names them one by one (a class of the printable ranges' complement costs 50 M
+    # instructions to compile): every other character from U+0080 up is in one of these ranges.
+    printable = [(0xA0, 0x2027), (0x202A, 0xD7FF), (0xE000, 0xFEFE), (0xFF00, 0xFFFD), (0x10000, 0x10FFFF)]
+    starts, ends = [0x80] + [hi + 1 for _, hi in printable], [lo for lo, _ in printable] + [0x110000]
+    odd = "".join(chr(c) for lo, hi in zip(starts, ends, strict=True) for c in range(lo, hi))
+    every = "".join(map(chr, range(0x80, 0x110000)))
+    assert "".join(block_reader._ODD.findall(every)) == odd
+
+
 SNIPPETS = [
     "a: 1\n", "a:\n", "a: ~\n", "a: null\nb: yes\nc: 0x1F\nd: 1_000\ne: 1:20\nf: .inf\ng: 2024-01-01\n",
     "a: '1'\nb: \"x\\ty\"\nc: 'it''s'\nd: \"\\u00e9\\U0001F600\\x41\\N\\_\\/\"\n",
