@@ -4,6 +4,8 @@ the data validated, and the same errors."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llm_cassette import CassetteData
-from llm_cassette.storage import block_reader, fast_loader, read_regular_file, schema, yaml_format
+from llm_cassette.storage import block_reader, fast_loader, plain_scalars, read_regular_file, schema, yaml_format
 
 
 @pytest.mark.parametrize("size", [0, 1, 999, 1000, 1001, 70_000, 200_000])
@@ -132,6 +134,16 @@ def test_the_block_reader_reads_every_committed_cassette_as_yaml_does() -> None:
     assert len(read) == len(COMMITTED)  # every cassette we wrote, the streamed ones included
 
 
+def test_the_characters_that_make_a_text_unusual_are_those_outside_the_printable_ranges() -> None:
+    # `_ODD` names them one by one (a class of the printable ranges' complement costs 50 M
+    # instructions to compile): every other character from U+0080 up is in one of these ranges.
+    printable = [(0xA0, 0x2027), (0x202A, 0xD7FF), (0xE000, 0xFEFE), (0xFF00, 0xFFFD), (0x10000, 0x10FFFF)]
+    starts, ends = [0x80] + [hi + 1 for _, hi in printable], [lo for lo, _ in printable] + [0x110000]
+    odd = "".join(chr(c) for lo, hi in zip(starts, ends, strict=True) for c in range(lo, hi))
+    every = "".join(map(chr, range(0x80, 0x110000)))
+    assert "".join(block_reader._ODD.findall(every)) == odd
+
+
 SNIPPETS = [
     "a: 1\n", "a:\n", "a: ~\n", "a: null\nb: yes\nc: 0x1F\nd: 1_000\ne: 1:20\nf: .inf\ng: 2024-01-01\n",
     "a: '1'\nb: \"x\\ty\"\nc: 'it''s'\nd: \"\\u00e9\\U0001F600\\x41\\N\\_\\/\"\n",
@@ -204,3 +216,107 @@ def test_what_our_writer_writes_is_read_as_yaml_reads_it() -> None:
     read: list[bool] = []
     written_and_read(read)
     assert sum(read) > len(read) // 3  # the rest has tabs, control characters or folded lines
+
+
+# --- plain scalars without PyYAML: what PyYAML's resolver and safe constructor make of each -------
+
+
+def test_the_plain_scalar_table_is_pyyaml_s() -> None:
+    # Pattern for pattern, first character for first character, in PyYAML's order: the type of a
+    # plain scalar is decided as PyYAML decides it (a PyYAML that changes its table fails here).
+    def table(resolvers: dict[Any, list[tuple[str, Any]]]) -> dict[Any, list[tuple[str, str, int]]]:
+        return {first: [(tag, p.pattern, p.flags) for tag, p in pairs] for first, pairs in resolvers.items()}
+
+    for loader in (fast_loader.Loader, yaml.SafeLoader, yaml.CSafeLoader):
+        assert table(loader.yaml_implicit_resolvers) == table(plain_scalars.BY_FIRST), loader
+        assert not loader.yaml_path_resolvers
+
+
+def pyyaml_value(text: str) -> tuple[Any] | None:
+    """(the value SafeLoader gives the plain scalar `text`,), or None where PyYAML raises."""
+    loader = yaml.SafeLoader("")
+    tag = loader.resolve(yaml.ScalarNode, text, (True, False))
+    try:
+        return (loader.construct_object(yaml.ScalarNode(tag, text)),)
+    except (ValueError, yaml.YAMLError):
+        return None
+    finally:
+        loader.dispose()
+
+
+def short_texts() -> list[str]:
+    """Every text of up to 3 characters from the characters numbers, bools and nulls are made of,
+    and 3,000 longer ones (fixed seed)."""
+    import itertools
+    import random
+
+    alphabet = "0179+-._:eEx~nNyo"
+    texts = ["".join(t) for n in (1, 2, 3) for t in itertools.product(alphabet, repeat=n)]
+    rng = random.Random(14)
+    pieces = [*"0123456789+-._:eEbxo", "inf", "Inf", "nan", "NaN", "yes", "No", "ON", "null", "~", "<<", "=", "T", " "]
+    texts += ["".join(rng.choices(pieces, k=rng.randint(2, 9))) for _ in range(3000)]
+    return [t for t in texts if t.strip() == t and t]
+
+
+def test_every_short_plain_scalar_is_built_as_pyyaml_builds_it_or_left_to_pyyaml() -> None:
+    answered = 0
+    texts = short_texts()
+    for text in texts:
+        expected = pyyaml_value(text)
+        try:
+            got = plain_scalars.resolve(text)
+        except plain_scalars.Unusual:
+            continue  # left to PyYAML: the document is parsed by it, with its value or its error
+        assert expected is not None and same(got, expected[0]), (text, got, expected)
+        answered += 1
+    assert answered > len(texts) * 3 // 4  # most of them are certain (strings, decimals, floats)
+
+
+# (text, whether the block reader reads it itself): every YAML 1.1 form, as a key and as a value.
+TRICKY = [
+    *((t, True) for t in ("~", "null", "Null", "NULL", "nULL", "yes", "Yes", "YES", "yES", "no", "No", "NO")),
+    *((t, True) for t in ("true", "True", "TRUE", "tRUE", "false", "False", "FALSE", "on", "On", "ON", "off")),
+    *((t, True) for t in ("Off", "OFF", "y", "Y", "n", "N", "0", "-0", "+0", "7", "-7", "+7", "1700000000")),
+    *((t, True) for t in ("9.3", "-1.5", "+1.5", "1.", "0.0", "-0.0", ".5", "01.5", "1.0e+17", "1.0e-05", "1.E+3")),
+    *((t, True) for t in (".inf", ".Inf", ".INF", "-.inf", "+.INF", ".nan", ".NaN", ".NAN", "-.nan", ".iNf")),
+    *((t, True) for t in ("1e3", "1E3", "1.5e3", "-.5", "0o17", "0O17", "08", "09.x", "_1", "1-2", "x1")),
+    *((t, True) for t in ("127.0.0.1", "1.2.3", "6ms", "1.2s", "2024-1-1", "0b", "1:60", "+", "-1-", "--1")),
+    *((t, True) for t in ("<", "<<<", "==", "=x", "~x", "nulls", "yes!", "Tue, 01 Dec 2026 16:15:48 GMT")),
+    *((t, False) for t in ("0x1F", "0x_", "-0x1f", "0b101", "1__", "017", "-017", "00", "0_", "1_000", "1_0.5")),
+    *((t, False) for t in ("1:30", "-1:30", "12:30:45", "190:20:30", "1:30.5", "1.5_", "2024-01-01", "<<", "=")),
+    *((t, False) for t in ("2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5", "2002-12-14")),
+    *((t, False) for t in ("1" * 1200, "1." + "5" * 1200)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("place", ["{0}: x\n", "a: {0}\n", "a:\n- {0}\n", "a:\n  {0}: {0}\n"])
+def test_tricky_plain_scalars_read_as_libyaml_and_pyyaml_read_them(place: str) -> None:
+    for text, certain in TRICKY:
+        document = place.format(text)
+        assert check_agrees(document) == certain, document
+
+
+REPLAY = """
+import sys
+import httpx
+import llm_cassette
+
+paths = sys.argv[1:]
+for path in paths:
+    llm_cassette.load(path)
+request = llm_cassette.load(paths[0]).interactions[0].request
+with llm_cassette.use_cassette(paths[0], record_mode="none") as cassette, httpx.Client() as client:
+    reply = client.request(request.method, request.url, content=request.body, headers=dict(request.headers))
+assert cassette.play_count == 1 and reply.status_code == 200, (cassette.play_count, reply.status_code)
+print(" ".join(sorted(m for m in sys.modules if m == "yaml" or m.startswith(("yaml.", "_yaml")))))
+"""
+
+
+def test_replaying_a_committed_cassette_imports_no_yaml() -> None:
+    # Importing PyYAML costs more than reading a small cassette: what our writer wrote is read
+    # without it (the writer, the full parser and the line of an error import it when used).
+    chat = ROOT / "cassettes/docs/examples/agent_api/tests/test_chat/test_chat_happy_path.yaml"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    args = [sys.executable, "-c", REPLAY, str(chat), *map(str, COMMITTED)]
+    out = subprocess.run(args, capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == ""

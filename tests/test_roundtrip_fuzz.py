@@ -305,6 +305,8 @@ def format_without_libyaml() -> SimpleNamespace:
     import llm_cassette.storage as storage
 
     names = ("fast_loader", "yaml_format", "schema")
+    for n in names:
+        importlib.import_module(f"llm_cassette.storage.{n}")
     saved_modules = {n: sys.modules.pop(f"llm_cassette.storage.{n}") for n in names}
     saved_attrs = {n: getattr(storage, n) for n in names}
     hidden = {name: getattr(yaml, name) for name in ("CSafeLoader", "CSafeDumper") if hasattr(yaml, name)}
@@ -312,13 +314,18 @@ def format_without_libyaml() -> SimpleNamespace:
         delattr(yaml, name)
     try:
         fresh = {n: importlib.import_module(f"llm_cassette.storage.{n}") for n in names}
+        # The reader imports `fast_loader` and the writer PyYAML's dumper on first use: here.
+        fresh["schema"]._fast_loader()
+        fresh["yaml_format"].yaml_dumper()
     finally:
         for name, value in hidden.items():
             setattr(yaml, name, value)
         for n in names:
             sys.modules[f"llm_cassette.storage.{n}"] = saved_modules[n]
             setattr(storage, n, saved_attrs[n])
-    assert fresh["yaml_format"]._Dumper.__mro__[1] is yaml.SafeDumper
+    assert fresh["yaml_format"].yaml_dumper().__mro__[1] is yaml.SafeDumper
+    assert fresh["schema"]._fast_loader() is fresh["fast_loader"]
+    assert fresh["fast_loader"].BaseLoader is yaml.SafeLoader
     return SimpleNamespace(loads=fresh["schema"].loads, dumps=fresh["yaml_format"].dumps)
 
 

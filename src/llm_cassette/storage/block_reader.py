@@ -2,12 +2,14 @@
 plain, quoted or literal (`|`), empty collections as `[]`/`{}`.
 
 It reads only that subset, and only where the answer is certain to be the one libyaml and PyYAML
-give: plain scalars are resolved by PyYAML's own resolver and constructors. Anything else (flow
+give: plain scalars are resolved by `plain_scalars`, PyYAML's resolver without PyYAML, and only
+the values certain to be built as its safe constructor builds them. Anything else (flow
 collections, anchors, tags, folded or multi-line flow scalars, complex keys, tabs, CR or other
 line breaks, control characters, a key twice, deep nesting) raises `Unusual`, and the caller parses
 the text with `fast_loader.parse_yaml`, so the result and every error are the same either way.
 Pure Python, yet several times faster than building from libyaml's events: a line costs a few
-string operations, an event a Python object.
+string operations, an event a Python object. It imports no PyYAML (whose import costs more than
+reading a small cassette): only the documents it leaves to `fast_loader` do.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
+from . import plain_scalars
+from .plain_scalars import resolve
+
+#: Raised for a text outside the subset this reader reads: parse it with `fast_loader.parse_yaml`.
+Unusual = plain_scalars.Unusual
 
 # Bytes every YAML reader takes as they are; any other ASCII byte (controls, DEL, CR, tab) makes a
 # document unusual, and so do characters YAML readers refuse (C1 controls, U+FFFE/FFFF) or read as
@@ -23,7 +29,10 @@ import yaml
 _PLAIN_ASCII = bytes([10, *range(0x20, 0x7F)])
 _HIGH = bytes(range(0x80, 0x100))
 _ASCII_OK = bytes(1 if b in _PLAIN_ASCII else 0 for b in range(256))
-_ODD = re.compile("[^\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+# The non-ASCII characters that make a document unusual, named one by one: the same class written
+# as the complement of the allowed ranges costs 50 M instructions to compile (`re` builds a bitmap
+# of the whole Basic Multilingual Plane), more than reading a hundred small cassettes.
+_ODD = re.compile("[\x80-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 # A plain scalar cannot start with these (`-`, `?` and `:` can, followed by a non-space).
 _INDICATORS = frozenset(" -?:,[]{}#&*!|>'\"%@`")
 _ESCAPED = r'\\(?:[0abtnvfre "/\\N_LP]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})'
@@ -38,27 +47,12 @@ _ESCAPES = {
 _LITERAL = re.compile(r"\|(?:([1-9])?([-+])?|([-+])([1-9]))")
 # Simple keys are at most 1024 characters to YAML; our writer makes longer ones complex (`? key`).
 _MAX_KEY = 1000
-_MAX_DEPTH = 100  # deeper documents go the libyaml way, which enforces fast_loader.MAX_DEPTH
+_MAX_DEPTH = 100  # deeper documents go the libyaml way, which enforces limits.MAX_DEPTH
 
-_resolver = yaml.resolver.Resolver()
-_constructor = yaml.constructor.SafeConstructor()
-_FIRST = frozenset(yaml.resolver.Resolver.yaml_implicit_resolvers)
-_STR_TAG = "tag:yaml.org,2002:str"
-_CONSTRUCTED = {
-    "tag:yaml.org,2002:null": _constructor.construct_yaml_null,
-    "tag:yaml.org,2002:bool": _constructor.construct_yaml_bool,
-    "tag:yaml.org,2002:int": _constructor.construct_yaml_int,
-    "tag:yaml.org,2002:float": _constructor.construct_yaml_float,
-    "tag:yaml.org,2002:timestamp": _constructor.construct_yaml_timestamp,
-}
 _MISSING: Any = object()
 # Scalar text (plain or quoted, at most 40 characters) -> its value: the keys, header values and
 # small numbers every cassette repeats. Values are immutable and depend on the text alone; bounded.
 _scalars: dict[str, Any] = {}
-
-
-class Unusual(Exception):
-    """The text is not in the subset this reader reads: parse it with `fast_loader.parse_yaml`."""
 
 
 def read(source: str | bytes) -> Any:
@@ -298,15 +292,7 @@ def _plain(text: str) -> Any:
         raise Unusual
     if ": " in text or " #" in text or text[-1] == " " or text[-1] == ":":
         raise Unusual
-    if first not in _FIRST:
-        return text  # no implicit type starts with this character: a string
-    tag = _resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
-    if tag == _STR_TAG:
-        return text
-    construct = _CONSTRUCTED.get(tag)
-    if construct is None:
-        raise Unusual  # merge keys, `=`: the full parser decides
-    return construct(yaml.ScalarNode(tag, text))
+    return resolve(text)  # octal, base 60, timestamps, merge keys...: Unusual, for the full parser
 
 
 def _literal(header: str, lines: list[str], i: int, indent: int) -> tuple[str, int]:

@@ -2,41 +2,21 @@
 
 Never an unsafe loader: aliases are refused (no "billion laughs"), duplicate keys are errors, and
 nesting is capped (`MAX_DEPTH`) so neither libyaml's recursive composer nor Python can overflow.
+`schema` imports this module only for a document `block_reader` leaves to it (and for the line of
+an error): what our writer writes is read without PyYAML.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
 
 from . import block_reader
+from .limits import MAX_DEPTH, TooDeep, quoted
 
 BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-EXCERPT_LENGTH = 8
-
-
-def quoted(value: Any) -> str:
-    """At most EXCERPT_LENGTH characters of a scalar from a file, quoted, for an error message.
-
-    A cassette path may be a symlink to any file (`/etc/passwd`, a `.env`): an error must not
-    become a way to read it, nor print a key it holds. Eight characters are less than any key.
-    """
-    text = value if isinstance(value, str) else repr(value)
-    shown = "".join(c if c.isprintable() else "?" for c in text[:EXCERPT_LENGTH])
-    return repr(shown + ("…" if len(text) > EXCERPT_LENGTH else ""))
-
-
-def excerpt(value: Any) -> str:
-    """A value's type and `quoted` start (`a string 'root:x:0…'`); only the type for a collection."""
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    scalars: dict[type, str] = {str: "a string", int: "an integer", float: "a number", bool: "a boolean"}
-    kind = scalars.get(type(value), "null" if value is None else type(value).__name__)
-    return f"{kind} {quoted(value)}"
 
 
 class Loader(BaseLoader):  # type: ignore[misc]
@@ -67,17 +47,6 @@ class Loader(BaseLoader):  # type: ignore[misc]
         return mapping
 
 
-# Deeper than any real cassette (a JSON body nests a few dozen levels), far below what overflows
-# libyaml's recursive composer (the C stack) or Python's recursion limit.
-MAX_DEPTH = 200
-
-
-class TooDeep(Exception):
-    def __init__(self, line: int) -> None:
-        super().__init__(line)
-        self.line = line
-
-
 def check_depth(text: str | bytes) -> None:
     """Raise `TooDeep` where `text` nests deeper than MAX_DEPTH (from events: no recursion)."""
     depth = 0
@@ -88,16 +57,6 @@ def check_depth(text: str | bytes) -> None:
                 raise TooDeep(event.start_mark.line + 1 if event.start_mark is not None else 1)
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
-
-
-def json_depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            deepest = max(deepest, depth)
-            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
-    return deepest
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -124,7 +83,11 @@ def parse_yaml(text: str | bytes) -> Any:
     try:
         return block_reader.read(text)  # what our writer writes, line by line: faster still
     except block_reader.Unusual:
-        pass
+        return parse_unusual(text)
+
+
+def parse_unusual(text: str | bytes) -> Any:
+    """`parse_yaml` for a text the block reader leaves to PyYAML."""
     try:
         return _parse_events(text)
     except _Unusual:
@@ -209,3 +172,44 @@ def _construct_scalar(loader: Any, constructors: dict[Any, Any], tag: str, event
         raise _Unusual
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
     return construct(loader, node)
+
+
+def problem(exc: Exception, text: str | bytes) -> tuple[str, int | None] | None:
+    """(message, line) for an error YAML raised while parsing `text`; None for any other error."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        # Bad UTF-8 or a control character: the position is an offset into what was read.
+        before = text[: exc.position]
+        at = (before.count(b"\n") if isinstance(before, bytes) else before.count("\n")) + 1
+        return f"invalid YAML: {exc}", at
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        return f"invalid YAML: {exc.problem or str(exc)}", line
+    if isinstance(exc, yaml.YAMLError):
+        return f"invalid YAML: {exc}", None
+    return None
+
+
+def line_of(text: str, path: Sequence[str | int]) -> int | None:
+    """1-based line of the node at `path`, found by composing the document with marks."""
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=BaseLoader)  # libyaml when present
+    except (yaml.YAMLError, RecursionError):
+        return None
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in path:
+        if isinstance(node, yaml.MappingNode) and isinstance(key, str):
+            for k, v in node.value:
+                if k.value == key:
+                    line, node = k.start_mark.line + 1, v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    if isinstance(node, yaml.ScalarNode):
+        line = node.start_mark.line + 1
+    return line

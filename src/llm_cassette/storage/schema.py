@@ -7,13 +7,13 @@ import binascii
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from types import ModuleType
 from typing import Any
-
-import yaml
 
 from ..core.models import CassetteData, Chunk, Headers, Interaction, Request, Response, TransportFailure
 from ..errors import CassetteFormatError
-from .fast_loader import MAX_DEPTH, BaseLoader, TooDeep, excerpt, parse_yaml, quoted
+from . import block_reader
+from .limits import MAX_DEPTH, TooDeep, excerpt, quoted
 from .yaml_format import FORMAT_VERSION, READABLE_VERSIONS, events_bytes, json_bytes
 
 # --- loading ----------------------------------------------------------------------------------
@@ -335,47 +335,42 @@ def _plain_body(value: Any) -> bytes:
 
 def line_of(text: str, path: Sequence[str | int]) -> int | None:
     """1-based line of the node at `path`, found by composing the document with marks."""
-    try:
-        node: yaml.Node | None = yaml.compose(text, Loader=BaseLoader)  # libyaml when present
-    except (yaml.YAMLError, RecursionError):
-        return None
-    line = node.start_mark.line + 1 if node is not None else None
-    for key in path:
-        if isinstance(node, yaml.MappingNode) and isinstance(key, str):
-            for k, v in node.value:
-                if k.value == key:
-                    line, node = k.start_mark.line + 1, v
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    if isinstance(node, yaml.ScalarNode):
-        line = node.start_mark.line + 1
+    line: int | None = _fast_loader().line_of(text, path)
     return line
+
+
+def _fast_loader() -> ModuleType:
+    """`fast_loader`, imported (and PyYAML with it) the first time a text needs it, then kept."""
+    global _full_parser
+    if _full_parser is None:
+        from . import fast_loader
+
+        _full_parser = fast_loader
+    return _full_parser
+
+
+_full_parser: ModuleType | None = None
+
+
+def _parse(text: str | bytes) -> Any:
+    """The YAML document in `text`: our writer's block YAML without PyYAML, anything else with it."""
+    try:
+        return block_reader.read(text)
+    except block_reader.Unusual:
+        return _fast_loader().parse_unusual(text)
 
 
 def loads(text: str | bytes, path: Path | str | None = None) -> CassetteData:
     """Parse cassette text. Raises `CassetteFormatError` with file and line."""
     try:
-        doc = parse_yaml(text)
+        doc = _parse(text)
     except TooDeep as exc:
         raise CassetteFormatError(path, f"nested more than {MAX_DEPTH} levels deep", exc.line) from None
-    except yaml.reader.ReaderError as exc:
-        # Bad UTF-8 or a control character: the position is an offset into what was read.
-        before = text[: exc.position]
-        at = (before.count(b"\n") if isinstance(before, bytes) else before.count("\n")) + 1
-        raise CassetteFormatError(path, f"invalid YAML: {exc}", at) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or str(exc)
-        raise CassetteFormatError(path, f"invalid YAML: {problem}", line) from None
-    except yaml.YAMLError as exc:
-        raise CassetteFormatError(path, f"invalid YAML: {exc}") from None
+    except Exception as exc:
+        found = _fast_loader().problem(exc, text)
+        if found is None:
+            raise
+        raise CassetteFormatError(path, *found) from None
     try:
         return from_document(doc)
     except _Invalid as exc:

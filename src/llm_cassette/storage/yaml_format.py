@@ -15,23 +15,17 @@ import base64
 import json
 import re
 from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii  # type: ignore[attr-defined]
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from ..core.models import CassetteData, Headers, Interaction, TransportFailure
-from .fast_loader import MAX_DEPTH, json_depth
+from .limits import MAX_DEPTH, json_depth
+
+if TYPE_CHECKING:
+    import yaml
 
 FORMAT_VERSION = 2
 #: The versions `schema` reads; an older file is rewritten in FORMAT_VERSION when next recorded.
 READABLE_VERSIONS = (1, 2)
-
-_BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _Dumper(_BaseDumper):  # type: ignore[misc]
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
 
 
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
@@ -46,7 +40,23 @@ def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", data)
 
 
-_Dumper.add_representer(str, _represent_str)
+_dumper_class: Any = None
+
+
+def yaml_dumper() -> Any:
+    """The YAML dumper every cassette is written with (libyaml's emitter when present), made the
+    first time one is written: reading needs this module's body codecs, not PyYAML."""
+    global _dumper_class
+    if _dumper_class is None:
+        import yaml
+
+        class Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+            def ignore_aliases(self, data: Any) -> bool:
+                return True
+
+        Dumper.add_representer(str, _represent_str)
+        _dumper_class = Dumper
+    return _dumper_class
 
 
 # --- bodies -----------------------------------------------------------------------------------
@@ -279,5 +289,7 @@ def dumps(data: CassetteData) -> str:
 
 def dump_document(doc: Any, width: int = 4096) -> str:
     """Plain data as YAML text, the way every cassette is written."""
-    text: str = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=width, indent=2)
+    import yaml  # imported by `yaml_dumper()`
+
+    text: str = yaml.dump(doc, Dumper=yaml_dumper(), sort_keys=False, allow_unicode=True, width=width, indent=2)
     return text
