@@ -84,15 +84,24 @@ def test_a_replay_builds_no_pool_sync_and_async(stack: ModuleType, tmp_path: Pat
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_recording_builds_the_pool_once(stack: ModuleType, tmp_path: Path, fake_server: FakeServer) -> None:
+    """Built under a cassette that records: at once, so its first request's time to first chunk is
+    as without us. Built before (a session fixture's client): on its first request, then kept."""
+    early = stack.Client()
+    assert not built(early._transport)
     path = tmp_path / "two.yaml"
     with use_cassette(path, record_mode="once"), stack.Client() as client:
         transport = client._transport
-        assert not built(transport)
-        chat(client, fake_server)
+        assert built(transport)
         pool = vars(transport)["_pool"]
         chat(client, fake_server)
-        assert vars(transport)["_pool"] is pool and built(transport)
-    assert len(load(path).interactions) == 2
+        chat(early, fake_server)
+        assert built(early._transport)
+        early_pool = vars(early._transport)["_pool"]
+        chat(client, fake_server)
+        chat(early, fake_server)
+        assert vars(transport)["_pool"] is pool and vars(early._transport)["_pool"] is early_pool
+    early.close()
+    assert len(load(path).interactions) == 4
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -28,6 +28,8 @@ import sys
 import threading
 from typing import Any
 
+from ..core.registry import active_session
+
 #: Where a deferred transport keeps the arguments of its original `__init__` (its instance dict).
 STATE = "_llm_cassette_deferred_init"
 
@@ -147,7 +149,7 @@ def _deferring_init(cls: type, original: Any, packages: tuple[str, ...], limits_
 
     @functools.wraps(original)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        if type(self) is cls and not args and "_pool" not in self.__dict__:  # (not an `__init__` again)
+        if type(self) is cls and not args and "_pool" not in self.__dict__ and not _recording_now():
             deferred = _deferred(kwargs, limits_cls, default_limits)
             if deferred is not None:
                 if not importable:
@@ -160,6 +162,13 @@ def _deferring_init(cls: type, original: Any, packages: tuple[str, ...], limits_
 
     __init__._llm_cassette = True  # type: ignore[attr-defined]
     return __init__
+
+
+def _recording_now() -> bool:
+    """A transport built under a cassette that records is about to go out for real: it is built at
+    once, so that its first request's time to first chunk is what it is without us."""
+    session = active_session()
+    return session is not None and session.records
 
 
 def _deferred(kwargs: dict[str, Any], limits_cls: Any, default_limits: Any) -> Deferred | None:
