@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import functools
+import ssl
 import statistics
 import time
 from collections.abc import Callable
@@ -22,6 +23,19 @@ from ._report import Config, Log, Section, Target, judge
 # --- 3. recording a stream ----------------------------------------------------------------------
 
 NO_TOOL = "no tool (real server)"
+
+# One SSL context for every client, built before any clock starts: the time to first chunk is a
+# request's, not a client's construction. (While llm-cassette's stacks are installed in this
+# process, a client built outside a cassette builds its pool on its first request, and without a
+# context given that would be the CA bundle's load, ~50 ms, inside the "no tool" case's clock.)
+_SSL_CONTEXT: ssl.SSLContext | None = None
+
+
+def _ssl_context() -> ssl.SSLContext:
+    global _SSL_CONTEXT
+    if _SSL_CONTEXT is None:
+        _SSL_CONTEXT = httpx.create_ssl_context()
+    return _SSL_CONTEXT
 
 
 def recording(corpus: Corpus, cfg: Config, log: Log) -> Section:
@@ -41,7 +55,7 @@ def recording(corpus: Corpus, cfg: Config, log: Log) -> Section:
                 path = corpus.root / "record" / f"{slug}-{next(counter)}.yaml"
                 ctx = nullcontext() if tool == NO_TOOL else recorder(tool, path)
                 entered = time.perf_counter()
-                with ctx, httpx.Client() as c:
+                with ctx, httpx.Client(verify=_ssl_context()) as c:
                     first = None
                     count = 0
                     start = time.perf_counter()
