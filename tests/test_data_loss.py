@@ -59,18 +59,18 @@ def ask(c, prompt):
 
 @pytest.mark.llm_cassette
 def test_three_calls():
-    c = client()
-    ask(c, "one")
-    if os.environ.get("ONLY_ONE"):
-        return
-    ask(c, "two")
-    # 60 slow events (100 ms apart): the parent interrupts after the third one arrived.
-    stream = c.chat.completions.create(
-        model="gpt-4o-mini+chunks60+delay100", messages=[{"role": "user", "content": "three"}], stream=True
-    )
-    for n, _ in enumerate(stream):
-        if n == 3:
-            Path(os.environ["READY_FILE"]).write_text("streaming")
+    with client() as c:
+        ask(c, "one")
+        if os.environ.get("ONLY_ONE"):
+            return
+        ask(c, "two")
+        # 60 slow events (100 ms apart): the parent interrupts after the third one arrived.
+        stream = c.chat.completions.create(
+            model="gpt-4o-mini+chunks60+delay100", messages=[{"role": "user", "content": "three"}], stream=True
+        )
+        for n, _ in enumerate(stream):
+            if n == 3:
+                Path(os.environ["READY_FILE"]).write_text("streaming")
 """
 
 
@@ -200,8 +200,9 @@ import openai
 import pytest
 
 def ask(q):
-    c = openai.OpenAI(base_url=os.environ["OPENAI_BASE_URL"], api_key="sk-fake-shared-key-0000", max_retries=0)
-    return c.chat.completions.create(model="m", messages=[{"role": "user", "content": q}]).choices[0].message.content
+    with openai.OpenAI(base_url=os.environ["OPENAI_BASE_URL"], api_key="sk-fake-shared-key-0000", max_retries=0) as c:
+        reply = c.chat.completions.create(model="m", messages=[{"role": "user", "content": q}])
+    return reply.choices[0].message.content
 
 pytestmark = pytest.mark.llm_cassette("shared")
 
@@ -318,8 +319,9 @@ import openai
 import pytest
 
 def ask(q):
-    c = openai.OpenAI(base_url=os.environ["OPENAI_BASE_URL"], api_key="sk-fake-data-loss-key-0000", max_retries=0)
-    return c.chat.completions.create(model="m", messages=[{"role": "user", "content": q}])
+    key = "sk-fake-data-loss-key-0000"
+    with openai.OpenAI(base_url=os.environ["OPENAI_BASE_URL"], api_key=key, max_retries=0) as c:
+        return c.chat.completions.create(model="m", messages=[{"role": "user", "content": q}])
 
 """
 
@@ -474,8 +476,8 @@ def test_a_cassette_committed_under_an_earlier_name_of_an_unsafe_id_still_replay
         @pytest.mark.llm_cassette
         @pytest.mark.parametrize("q", ["a/b"])
         def test_q(q):
-            c = openai.OpenAI(base_url=os.environ["OPENAI_BASE_URL"], api_key="sk-fake-ids-0000", max_retries=0)
-            assert c.chat.completions.create(model="m", messages=[{"role": "user", "content": q}]).choices
+            with openai.OpenAI(base_url=os.environ["OPENAI_BASE_URL"], api_key="sk-fake-ids-0000", max_retries=0) as c:
+                assert c.chat.completions.create(model="m", messages=[{"role": "user", "content": q}]).choices
         """
     )
     pytester.runpytest("--record").assert_outcomes(passed=1)

@@ -78,8 +78,8 @@ import os, openai, pytest
 
 @pytest.mark.llm_cassette
 def test_it():
-    c = openai.OpenAI(base_url=os.environ["FAKE_LLM_URL"] + "/v1", api_key="sk-fake-prune-0000", max_retries=0)
-    c.chat.completions.create(model="m", messages=[{"role": "user", "content": __name__}])
+    with openai.OpenAI(base_url=os.environ["FAKE_LLM_URL"] + "/v1", api_key="sk-fake-prune-0000", max_retries=0) as c:
+        c.chat.completions.create(model="m", messages=[{"role": "user", "content": __name__}])
 """
     pytester.makepyfile(test_a=body, test_b=body)
     pytester.runpytest("--record").assert_outcomes(passed=2)

@@ -51,11 +51,11 @@ interactions:
 
 
 def test_a_recording_stores_no_volatile_request_headers_and_says_when(tmp_path: Path, fake_server: FakeServer) -> None:
-    client = openai_client(fake_server)
     before = datetime.now(timezone.utc).replace(microsecond=0)
-    run = record_then_replay(
-        tmp_path / "c.yaml", lambda: client.chat.completions.create(model="gpt-4o-mini", messages=user("2+2?"))
-    )
+    with openai_client(fake_server) as client:
+        run = record_then_replay(
+            tmp_path / "c.yaml", lambda: client.chat.completions.create(model="gpt-4o-mini", messages=user("2+2?"))
+        )
     assert run.replayed.choices[0].message.content == run.recorded.choices[0].message.content == "2 + 2 = 4."
     doc = yaml.safe_load((tmp_path / "c.yaml").read_text())
     assert doc["version"] == 2
@@ -66,10 +66,9 @@ def test_a_recording_stores_no_volatile_request_headers_and_says_when(tmp_path: 
 
 
 def test_keep_volatile_headers_keeps_them(tmp_path: Path, fake_server: FakeServer) -> None:
-    client = openai_client(fake_server)
-
     def call() -> object:
-        return client.chat.completions.create(model="gpt-4o-mini", messages=user("hi"))
+        with openai_client(fake_server) as client:
+            return client.chat.completions.create(model="gpt-4o-mini", messages=user("hi"))
 
     kept = record_then_replay(tmp_path / "kept.yaml", call, keep_volatile_headers=True)
     assert kept.replay.play_count == 1
@@ -88,7 +87,8 @@ def test_sse_events_are_structured_yaml_and_replay_byte_for_byte(tmp_path: Path,
             said = "".join(s.text_stream)
         return text, said
 
-    run = record_then_replay(tmp_path / "s.yaml", call)
+    with openai, claude:
+        run = record_then_replay(tmp_path / "s.yaml", call)
     assert run.replayed == run.recorded
     text = (tmp_path / "s.yaml").read_text()
     doc = yaml.safe_load(text)

@@ -24,8 +24,8 @@ import pytest
 URL = os.environ["FAKE_LLM_URL"]
 
 def ask(prompt):
-    client = openai.OpenAI(base_url=URL + "/v1", api_key="sk-fake-plugin-test-key-000000", max_retries=0)
-    reply = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": prompt}])
+    with openai.OpenAI(base_url=URL + "/v1", api_key="sk-fake-plugin-test-key-000000", max_retries=0) as client:
+        reply = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": prompt}])
     return reply.choices[0].message.content
 """
 
@@ -236,10 +236,10 @@ def test_marker_on_module_and_class_with_options_and_name(pytester: pytest.Pytes
         pytestmark = pytest.mark.llm_cassette(ignore_body_fields=["temperature"])
 
         def ask_t(prompt, temperature):
-            client = openai.OpenAI(base_url=URL + "/v1", api_key="sk-fake-plugin-test-key-000000", max_retries=0)
-            r = client.chat.completions.create(
-                model="gpt-4o-mini", temperature=temperature, messages=[{"role": "user", "content": prompt}]
-            )
+            with openai.OpenAI(base_url=URL + "/v1", api_key="sk-fake-plugin-test-key-000000", max_retries=0) as client:
+                r = client.chat.completions.create(
+                    model="gpt-4o-mini", temperature=temperature, messages=[{"role": "user", "content": prompt}]
+                )
             return r.choices[0].message.content
 
         class TestShared:

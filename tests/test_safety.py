@@ -55,6 +55,7 @@ def test_no_key_byte_reaches_disk_and_replay_still_passes(
             assert text.startswith("Echo: echo ")
             client.close()
             a.close()
+            a.close()
             # A key in the query string and a custom header echoed back in the response.
             g = httpx.post(
                 URL + "/v1/chat/completions?key=" + os.environ["GOOGLE_API_KEY"],
@@ -173,8 +174,9 @@ import pytest
 URL = os.environ["FAKE_LLM_URL"]
 
 def ask(q):
-    c = openai.OpenAI(base_url=URL + "/v1", api_key="sk-fake-strict-test-key-0000", max_retries=0)
-    return c.chat.completions.create(model="m", messages=[{"role": "user", "content": q}]).choices[0].message.content
+    with openai.OpenAI(base_url=URL + "/v1", api_key="sk-fake-strict-test-key-0000", max_retries=0) as c:
+        reply = c.chat.completions.create(model="m", messages=[{"role": "user", "content": q}])
+    return reply.choices[0].message.content
 
 @pytest.mark.llm_cassette
 def test_stale():

@@ -15,8 +15,9 @@ import pytest
 URL = os.environ["FAKE_LLM_URL"]
 
 def ask(q):
-    c = openai.OpenAI(base_url=URL + "/v1", api_key="sk-fake-shared-test-key-0000", max_retries=0)
-    return c.chat.completions.create(model="m", messages=[{"role": "user", "content": q}]).choices[0].message.content
+    with openai.OpenAI(base_url=URL + "/v1", api_key="sk-fake-shared-test-key-0000", max_retries=0) as c:
+        reply = c.chat.completions.create(model="m", messages=[{"role": "user", "content": q}])
+    return reply.choices[0].message.content
 
 @pytest.mark.llm_cassette("shared")
 def test_first():
@@ -70,9 +71,11 @@ def test_drop_fault_while_recording_keeps_the_whole_response(pytester: pytest.Py
 
         @pytest.mark.llm_cassette(faults=[faults.drop(after_chunks=2)])
         def test_dropped(llm_cassette):
-            c = openai.OpenAI(base_url=URL + "/v1", api_key="sk-fake-drop-test-key-0000", max_retries=0)
             seen = []
-            with pytest.raises(openai.APIConnectionError):
+            with (
+                openai.OpenAI(base_url=URL + "/v1", api_key="sk-fake-drop-test-key-0000", max_retries=0) as c,
+                pytest.raises(openai.APIConnectionError),
+            ):
                 for chunk in c.chat.completions.create(
                     model="m", messages=[{"role": "user", "content": "four words here please"}], stream=True
                 ):
