@@ -13,7 +13,7 @@ import threading
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from . import guard
+from . import guard, import_hook
 from .import_hook import when_imported
 
 if TYPE_CHECKING:
@@ -25,12 +25,22 @@ MODULES = ("httpx", "httpx2")
 _adapters: dict[int, StackAdapter] = {}
 _install_lock = threading.Lock()
 _urllib3: list[Any] = []  # the urllib3 adapter, once installed
+#: The watched modules as `install()` last saw them in `sys.modules` (cleared by `uninstall()`):
+#: while they are the same objects and the import hook is still in place, every later start (each
+#: test, each block) has nothing to patch.
+_installed: dict[str, ModuleType | None] = {}
+_WATCHED = (*MODULES, "urllib3", "aiohttp.client")
 
 
 def install() -> list[StackAdapter]:
     """Patch every HTTP stack once (idempotent; an aliased httpx2 is patched once): those already
     imported now, the others when the application imports them (never imported here: httpx2
     alone takes tens of milliseconds, paid by every run that never sends through it)."""
+    if _installed and import_hook.watching():
+        modules = sys.modules
+        with _install_lock:
+            if all(modules.get(name) is module for name, module in _installed.items()):
+                return list(_adapters.values())
     for name in MODULES:
         when_imported(name, _install_httpx)
     # urllib3 (requests, botocore) likewise.
@@ -39,6 +49,7 @@ def install() -> list[StackAdapter]:
     when_imported("aiohttp.client", _install_aiohttp)
     guard.install()
     with _install_lock:
+        _installed.update((name, sys.modules.get(name)) for name in _WATCHED)
         return list(_adapters.values())
 
 
@@ -75,6 +86,7 @@ def _install_aiohttp(module: ModuleType) -> None:
 
 def uninstall() -> None:
     with _install_lock:
+        _installed.clear()
         for adapter in _adapters.values():
             adapter.uninstall()
         _adapters.clear()

@@ -63,6 +63,11 @@ class _Loader(importlib.abc.Loader):
 _finder = _PatchAfterImport()
 
 
+def watching() -> bool:
+    """Whether the finder is still first to see imports (code may have rebuilt `sys.meta_path`)."""
+    return _finder in sys.meta_path
+
+
 def when_imported(name: str, callback: Callable[[ModuleType], None]) -> None:
     """Call `callback(module)` now if `name` is imported, and after every later import of it.
 

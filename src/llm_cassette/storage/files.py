@@ -47,6 +47,11 @@ def read_regular_file(path: str | os.PathLike[str], limit: int | None = None) ->
     """
     if not stat.S_ISREG(os.stat(path).st_mode):
         raise NotRegularFile(path)
+    return _read_checked(path, limit)
+
+
+def _read_checked(path: str | os.PathLike[str], limit: int | None) -> bytes:
+    """`read_regular_file` after the caller's own stat said a regular file is there."""
     # Non-blocking open: if a FIFO replaced the file since the stat, opening it cannot hang either.
     fd = os.open(path, _READ_FLAGS)
     try:
@@ -60,11 +65,14 @@ def read_regular_file(path: str | os.PathLike[str], limit: int | None = None) ->
         parts: list[bytes] = []
         size = st.st_size + 1
         while left:
-            part = os.read(fd, size if left < 0 else min(size, left))
+            asked = size if left < 0 else min(size, left)
+            part = os.read(fd, asked)
             if not part:
                 break
             parts.append(part)
             left -= len(part) if left > 0 else 0
+            if len(part) < asked:
+                break  # a regular file reads short only at its end: no read just to see nothing
             size = max(size, 1 << 16)
         return parts[0] if len(parts) == 1 else b"".join(parts)
     finally:
@@ -101,7 +109,7 @@ def load(path: str | os.PathLike[str]) -> CassetteData:
         raise CassetteFormatError(path, NOT_REGULAR)
     limit = max_size()
     try:
-        raw = read_regular_file(path, limit)  # st_size may not be the size (a file still growing)
+        raw = _read_checked(path, limit)  # st_size may not be the size (a file still growing)
     except NotRegularFile:
         raise CassetteFormatError(path, NOT_REGULAR) from None
     if len(raw) > limit:
