@@ -17,6 +17,10 @@ from .state import ACTIVE, PLACEHOLDER_ENV, RUNNING, STARTED
 if TYPE_CHECKING:
     from ..core.cassette import Cassette
 
+_NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
+CONFIG_FIXTURE = "llm_cassette_config"
+_SESSION_FIXTURE = "_llm_cassette_session"
+
 
 @pytest.fixture(scope="session")
 def llm_cassette_config() -> Mapping[str, Any]:
@@ -32,13 +36,6 @@ def llm_cassette_config() -> Mapping[str, Any]:
     only when something overrides it.
     """
     return _NO_OPTIONS
-
-
-_NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
-CONFIG_FIXTURE = "llm_cassette_config"
-
-
-_SESSION_FIXTURE = "_llm_cassette_session"
 
 
 # The cassette starts where an autouse fixture of ours would: after the fixtures of wider scopes,
