@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 
+import open_connections
 from llm_cassette.fake_server import FakeServer
 
 # In-process pytester runs restore sys.modules afterwards. Import the lazily imported HTTP cores
@@ -20,6 +21,28 @@ for _name in ("httpcore", "httpcore2", "h11", "anyio", "openai", "anthropic", "f
 INNER_ADDOPTS = (
     "-p no:cassetter -p no:hypothesispytest -p no:langsmith_plugin -o asyncio_default_fixture_loop_scope=function"
 )
+
+
+open_connections.install()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    open_connections.start()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
+    result = yield
+    leaked = open_connections.left_in_garbage()
+    if leaked:
+        pytest.fail(
+            f"left {len(leaked)} connection(s) open in garbage ({', '.join(leaked)}): a client it built was "
+            "never closed (close it, or build it in a `with` block)",
+            pytrace=False,
+        )
+    return result
 
 
 @pytest.fixture(scope="session")

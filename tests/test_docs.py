@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 import llm_cassette
+import open_connections
 from docs_samples import ROOT, all_blocks, blocks, group, pages, rewrite, samples, tagged, tree
 from llm_cassette import CassetteOptions, cli, faults
 from llm_cassette.core.redaction import SECRET_ENV_VARS, SECRET_HEADERS, SECRET_QUERY_KEYS
@@ -150,6 +151,9 @@ def test_pytest_samples_record_then_replay_offline(
     monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
     monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
     recorded = pytester.runpytest("--record")
+    # The samples build clients as users do (`client = OpenAI()`, never closed); in this process,
+    # their open sockets must not outlive this test.
+    open_connections.let_go_of_unclosed_clients()
     recorded.assert_outcomes(passed=n_tests)
     calls = fake_env.request_count
     assert calls > 0
