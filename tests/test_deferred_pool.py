@@ -9,6 +9,7 @@ ran, exactly as without llm-cassette, and nothing else is.
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import ssl
 import threading
@@ -324,3 +325,18 @@ def test_init_called_again_replaces_the_pool_as_httpx_does(stack: ModuleType) ->
     unused = stack.HTTPTransport(verify=False)
     unused.__init__(verify=False, retries=3)  # still unbuilt: built later with the new arguments
     assert not built(unused) and unused._pool._retries == 3
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_copy_of_an_unbuilt_transport_shares_its_pool_as_a_copy_of_a_built_one_does(stack: ModuleType) -> None:
+    reference = stack.HTTPTransport(verify=False)
+    assert copy.copy(reference)._pool is reference._pool  # httpx: a copy shares the pool
+    transport = stack.HTTPTransport(verify=False)
+    twin = copy.copy(transport)
+    assert not built(transport) and not built(twin)
+    pool = twin._pool  # the copy builds first
+    assert transport._pool is pool and built(transport)
+    with transport:
+        pass  # closing one closes the pool both use, as with httpx
+    assert not pool.connections
+    reference.close()

@@ -68,19 +68,26 @@ class _Limits:
 class Deferred:
     """One transport's original `__init__` and its arguments, run once, by the first reader."""
 
-    __slots__ = ("ca", "init", "kwargs", "lock")
+    __slots__ = ("ca", "init", "kwargs", "lock", "pool")
 
     def __init__(self, init: Any, kwargs: dict[str, Any], ca: tuple[str | None, str | None] | None) -> None:
         self.init = init
         self.kwargs = kwargs
         self.ca = ca  # SSL_CERT_FILE, SSL_CERT_DIR at construction, when `verify=True` reads them
         self.lock = threading.Lock()  # two threads first using one transport build it once
+        #: The pool built: a `copy.copy` of the transport made before that holds this same object,
+        #: and shares the pool, as a copy of a built transport does (`_pool` is all `__init__` sets).
+        self.pool: Any = None
 
     def build(self, transport: Any) -> Any:
         with self.lock:
             attributes = transport.__dict__
             if "_pool" not in attributes:
-                self.init(transport, **self.arguments())  # raises as the original would; kept to retry
+                if self.pool is None:
+                    self.init(transport, **self.arguments())  # raises as the original would; kept to retry
+                    self.pool = attributes["_pool"]
+                else:
+                    attributes["_pool"] = self.pool
                 del attributes[STATE]
             return attributes["_pool"]
 
