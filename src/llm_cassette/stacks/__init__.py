@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,6 @@ _urllib3: list[Any] = []  # the urllib3 adapter, once installed
 #: while they are the same objects and the import hook is still in place, every later start (each
 #: test, each block) has nothing to patch.
 _installed: dict[str, ModuleType | None] = {}
-_WATCHED = (*MODULES, "urllib3", "aiohttp.client")
 
 
 def install() -> list[StackAdapter]:
@@ -41,15 +41,11 @@ def install() -> list[StackAdapter]:
         with _install_lock:
             if all(modules.get(name) is module for name, module in _installed.items()):
                 return list(_adapters.values())
-    for name in MODULES:
-        when_imported(name, _install_httpx)
-    # urllib3 (requests, botocore) likewise.
-    when_imported("urllib3", _install_urllib3)
-    # aiohttp's adapter (and asyncio with it) is imported only with aiohttp.
-    when_imported("aiohttp.client", _install_aiohttp)
+    for name, patch in _PATCHES.items():
+        when_imported(name, patch)
     guard.install()
     with _install_lock:
-        _installed.update((name, sys.modules.get(name)) for name in _WATCHED)
+        _installed.update((name, sys.modules.get(name)) for name in _PATCHES)
         return list(_adapters.values())
 
 
@@ -82,6 +78,15 @@ def _install_aiohttp(module: ModuleType) -> None:
     from . import aiohttp
 
     aiohttp.install()  # patches `module` now: it is imported
+
+
+#: Each watched module and its patch: httpx and httpx2, urllib3 (requests, botocore), and aiohttp
+#: (its adapter, and asyncio with it, imported only with aiohttp).
+_PATCHES: dict[str, Callable[[ModuleType], None]] = {
+    **dict.fromkeys(MODULES, _install_httpx),
+    "urllib3": _install_urllib3,
+    "aiohttp.client": _install_aiohttp,
+}
 
 
 def uninstall() -> None:
