@@ -7,6 +7,7 @@ import binascii
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from ..core.models import CassetteData, Chunk, Headers, Interaction, Request, Response, TransportFailure
@@ -334,10 +335,23 @@ def _plain_body(value: Any) -> bytes:
 
 def line_of(text: str, path: Sequence[str | int]) -> int | None:
     """1-based line of the node at `path`, found by composing the document with marks."""
-    from . import fast_loader  # PyYAML, imported only for a text that needs it
-
-    line: int | None = fast_loader.line_of(text, path)
+    line: int | None = _fast_loader().line_of(text, path)
     return line
+
+
+def _fast_loader() -> ModuleType:
+    """`fast_loader`, imported (and PyYAML with it) the first time a text needs it, then kept: this
+    module's own, so that a second copy of the format (tests/test_roundtrip_fuzz.py builds one
+    without libyaml) keeps the reader it was built with."""
+    global _full_parser
+    if _full_parser is None:
+        from . import fast_loader
+
+        _full_parser = fast_loader
+    return _full_parser
+
+
+_full_parser: ModuleType | None = None
 
 
 def _parse(text: str | bytes) -> Any:
@@ -345,9 +359,7 @@ def _parse(text: str | bytes) -> Any:
     try:
         return block_reader.read(text)
     except block_reader.Unusual:
-        from . import fast_loader
-
-        return fast_loader.parse_unusual(text)
+        return _fast_loader().parse_unusual(text)
 
 
 def loads(text: str | bytes, path: Path | str | None = None) -> CassetteData:
@@ -357,9 +369,7 @@ def loads(text: str | bytes, path: Path | str | None = None) -> CassetteData:
     except TooDeep as exc:
         raise CassetteFormatError(path, f"nested more than {MAX_DEPTH} levels deep", exc.line) from None
     except Exception as exc:
-        from . import fast_loader
-
-        found = fast_loader.problem(exc, text)
+        found = _fast_loader().problem(exc, text)
         if found is None:
             raise
         raise CassetteFormatError(path, *found) from None
