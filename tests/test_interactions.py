@@ -60,6 +60,45 @@ def test_thousands_of_identical_requests_each_answered_once_in_order() -> None:
     assert played.take(_sent("x")) is None
 
 
+EXACT = Request("POST", URL, (), b'{"a":1}')  # byte for byte as `_cassette` records it
+
+
+def test_a_cassette_of_one_request_is_indexed_without_computing_its_match_key() -> None:
+    """The common cassette (a test that makes one call, or one call N times) needs no parsed and
+    canonicalised body at load; two different requests do."""
+    rules = MatchRules.build()
+    one = index_for(_cassette("a", "b", "c"), rules)
+    assert one.complete is False
+    assert one.retried == {0, 1}  # each copy but the last was sent again: retried, as the full index says
+    other = Interaction(Request("POST", URL, (), b"{}"), Response(200))
+    two = CassetteData(interactions=[*_cassette("a").interactions, other])
+    assert index_for(two, rules).complete is True
+    assert index_for(_cassette("a", "b", "c"), MatchRules.build(["method", "url", "headers"])).complete is True
+
+
+def test_a_request_sent_exactly_then_spaced_differently_keeps_the_recorded_order() -> None:
+    played = InteractionList(_cassette("a", "b", "c"), MatchRules.build())
+    assert [played.take(EXACT), played.take(EXACT)] == [0, 1]
+    assert played.take(_sent("x")) == 2  # the same JSON, spaced: the complete index, #0 and #1 still played
+    assert played.take(EXACT) is None
+    assert played.take(_sent("x")) is None
+    assert played.same_requests(EXACT) == [0, 1, 2]
+
+
+def test_repeats_carry_over_to_the_complete_index() -> None:
+    played = InteractionList(_cassette("a", "b"), MatchRules.build(), allow_repeats=True)
+    assert [played.take(EXACT) for _ in range(3)] == [0, 1, 1]
+    assert played.take(_sent("x")) == 1
+    assert played.take(EXACT) == 1
+
+
+def test_a_cassette_of_one_json_rpc_call_rewrites_its_ids() -> None:
+    rpc = b'{"jsonrpc":"2.0","id":7,"method":"tools/list"}'
+    data = CassetteData(interactions=[Interaction(Request("POST", URL, (), rpc), Response(200, (), b"{}"))] * 2)
+    index = index_for(data, MatchRules.build())
+    assert (index.complete, index.with_ids, index.retried) == (False, {0, 1}, {0})
+
+
 def test_only_json_rpc_recordings_with_ids_have_their_answers_rewritten(tmp_path: Path) -> None:
     """Decided at load: a body with an `id` field that is not JSON-RPC replays its response as
     recorded (the same object), while a JSON-RPC call answers with the id actually sent."""
