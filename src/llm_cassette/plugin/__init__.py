@@ -8,6 +8,9 @@ the plain Python core (`llm_cassette.core`) that `use_cassette` and the CLI use 
 
 from __future__ import annotations
 
+# First: everything imported below is imported without pytest's assertion rewriting.
+from . import plain_imports  # noqa: F401  # isort: skip
+
 import dataclasses
 import warnings
 from collections.abc import Generator
