@@ -106,7 +106,7 @@ def in_order_replay(corpus: Corpus, cfg: Config, log: Log) -> Section:
 
                 cases[tool] = case
             log(f"in-order replay, N={n} x{blocks} via {stack}: {', '.join(cases)}")
-            results[stack, n] = interleave(cases, cfg.rounds, warm=not cfg.quick)
+            results[stack, n] = interleave(cases, cfg.in_order_rounds, warm=not cfg.quick)
 
     rows = []
     ratios: dict[tuple[str, str, int], float] = {}
@@ -141,7 +141,8 @@ def in_order_replay(corpus: Corpus, cfg: Config, log: Log) -> Section:
         f"{total:,} requests per tool and round (at N = 1, {total:,} blocks of one request; at larger N, "
         "as many blocks of N as fit, at least one).",
         "Per request: CPU time of the sends only (entering and leaving the block are not timed), median "
-        "over the rounds; in brackets the median of the per-round ratios to `MockTransport` (the floor).",
+        f"over {cfg.in_order_rounds} rounds; in brackets the median of the per-round ratios to `MockTransport` "
+        "(the floor).",
         f"vcrpy scans the cassette for the first unplayed match, so it is measured up to N = {VCRPY_MAX}.",
     ]
     return Section(

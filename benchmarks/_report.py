@@ -13,6 +13,7 @@ class Config:
 
     quick: bool
     rounds: int  # raw-client replay, SSE replay
+    in_order_rounds: int  # default-semantics replay: its N = 1 ratio moves by ±5% between runs of 4 rounds
     sdk_rounds: int  # replay through the openai SDK (ten times slower per request)
     requests: int  # per-request replay loop
     sse_replays: int
@@ -33,6 +34,7 @@ class Config:
         return cls(
             quick=False,
             rounds=4,
+            in_order_rounds=7,
             sdk_rounds=3,
             requests=2000,
             sse_replays=200,
@@ -54,6 +56,7 @@ class Config:
         return cls(
             quick=True,
             rounds=1,
+            in_order_rounds=1,
             sdk_rounds=1,
             requests=30,
             sse_replays=3,
