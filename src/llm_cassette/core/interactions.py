@@ -149,17 +149,10 @@ class InteractionList:
     def __len__(self) -> int:
         return len(self.items)
 
-    def key_of(self, view: Request) -> Key:
-        # A request sent byte for byte as recorded (the usual case) skips parsing and canonicalising.
-        key = self._known.get((view.method, view.url, view.body))
-        if key is None:
-            self._completed()
-            return self.rules.key(view)
-        return key
-
     def take(self, view: Request) -> int | None:
         """The index of the first unused recording that matches `view` (then marked used)."""
-        key = self._known.get((view.method, view.url, view.body))  # as in `key_of`, one call less
+        # A request sent byte for byte as recorded (the usual case) skips parsing and canonicalising.
+        key = self._known.get((view.method, view.url, view.body))
         if key is None:
             self._completed()
             key = self.rules.key(view)
