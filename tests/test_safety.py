@@ -243,6 +243,35 @@ def test_summary_line_and_quiet(pytester: pytest.Pytester, fake_env: FakeServer)
     assert "llm-cassette:" not in result.stdout.str()
 
 
+def test_tokens_are_counted_only_for_a_summary_line_that_shows_them(
+    pytester: pytest.Pytester, fake_env: FakeServer
+) -> None:
+    """Counting re-reads every reply: a run without the summary line (`-q`) skips it."""
+    pytester.makepyfile(test_stale=STALE)
+    pytester.runpytest("--record").assert_outcomes(passed=2)
+    pytester.makeconftest(
+        """
+        import json, os
+
+        def pytest_runtest_logreport(report):
+            stats = getattr(report, "llm_cassette", None)
+            if report.when == "teardown" and stats:
+                with open(os.environ["TOKENS_LOG"], "a") as f:
+                    f.write(json.dumps(stats["tokens"]) + "\\n")
+        """
+    )
+    for flags, counted in ((["-q"], False), (["-q", "-v"], True), ([], True)):
+        log = pytester.path / f"tokens{len(flags)}{counted}.log"
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("TOKENS_LOG", str(log))
+            result = pytester.runpytest(*flags)
+        result.assert_outcomes(passed=2)
+        tokens = [int(line) for line in log.read_text().split()]
+        assert len(tokens) == 2
+        assert (sum(tokens) > 0) is counted, (flags, tokens)
+        assert ("tokens not spent" in result.stdout.str()) is counted
+
+
 def test_summary_and_report_under_xdist(pytester: pytest.Pytester, fake_env: FakeServer, tmp_path: Path) -> None:
     pytester.makepyfile(test_stale=STALE)
     pytester.runpytest("--record").assert_outcomes(passed=2)

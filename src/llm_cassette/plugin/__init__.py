@@ -209,7 +209,7 @@ def _stop_cassette(item: pytest.Item) -> None:
     saved = active.stop(failed=failed, skipped=skipped)
     if item in item.config.stash[RUNNING]:
         item.config.stash[RUNNING].remove(item)
-    item.stash[ITEM_STATS] = stats_for(active.session, saved)
+    item.stash[ITEM_STATS] = stats_for(active.session, saved, count_tokens=item.config.stash[SETTINGS].summary)
     committed = item.stash.get(COMMITTED, None)
     if committed is not None and not skipped:
         from .verify import verify_result

@@ -180,6 +180,8 @@ class RunSettings:
     max_age: timedelta | None = None
     #: Cassette options from the ini file, validated: the bottom layer of every test's options.
     defaults: CassetteOptions = field(default_factory=CassetteOptions)
+    #: Whether the run ends with the summary line (not under `-q`), and so needs the token counts.
+    summary: bool = True
 
 
 def _max_age(raw: str) -> timedelta:
@@ -226,4 +228,5 @@ def read_settings(config: pytest.Config) -> RunSettings:
             allowed_hosts=frozenset(h.lower() for h in hosts),
         ),
         max_age=max_age,
+        summary=config.get_verbosity() >= 0,
     )

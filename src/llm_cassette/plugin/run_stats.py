@@ -54,7 +54,9 @@ def tokens_of(interactions: Iterable[Interaction]) -> int:
     return total
 
 
-def stats_for(session: Session, saved: bool) -> CassetteStats:
+def stats_for(session: Session, saved: bool, *, count_tokens: bool = True) -> CassetteStats:
+    """One test's stats. `count_tokens=False` when no summary line will show them (`-q`): counting
+    re-reads every reply's JSON, the largest part of a replaying test's teardown."""
     return CassetteStats(
         path=str(session.path),
         mode=session.record_mode.value,
@@ -62,7 +64,7 @@ def stats_for(session: Session, saved: bool) -> CassetteStats:
         recorded=session.recorded_count,
         network=session.recorded_count + session.passthrough_count,
         saved=saved,
-        tokens=tokens_of(session.recorded.played),
+        tokens=tokens_of(session.recorded.played) if count_tokens else 0,
     )
 
 

@@ -56,5 +56,5 @@ def write_summary(terminalreporter: Any, config: pytest.Config) -> None:
         )
     watch = config.pluginmanager.get_plugin(PLUGIN_NAME)
     unrecorded = watch.unrecorded if isinstance(watch, NetworkWatch) else 0
-    if (stats or unrecorded) and config.get_verbosity() >= 0:
+    if (stats or unrecorded) and config.get_verbosity() >= 0:  # RunSettings.summary
         terminalreporter.write_line(summary_line(stats, unrecorded=unrecorded))
