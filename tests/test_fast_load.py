@@ -166,6 +166,36 @@ def test_a_snippet_is_read_as_yaml_reads_it_or_left_to_the_full_parser(text: str
     check_agrees(text)
 
 
+# The same lines in other places: in a mapping, after a dash, twice (a duplicate), at a key's column.
+IN_CONTEXT = [
+    "a:\n  b: 1\n", "b: 1\n", "  b: 1\n", "a:\n  b: 1\n  b: 1\n", "a:\n- b: 1\n  b: 1\n", "a:\n  - b: 1\n  b: 1\n",
+    "a:\n  - b: 1\n    b: 1\n", "a:\n  b:\n  c: 1\n", "a:\n  b:\n  - 1\n", "a:\n  b:\n    c: 1\n", "- b: 1\n",
+    "- - b: 1\n", "a:\n  b:\n", "b:\n- b: 1\n", "a: 1\n  b: 1\n", "- a\n  b: 1\n", "a:\n  b: |\n    b: 1\n",
+]  # fmt: skip
+
+
+def read_afresh(text: str) -> tuple[Any] | None:
+    block_reader._lines.clear()
+    return read_or_none(text)
+
+
+def test_a_line_read_before_means_what_it_means_where_it_is_now() -> None:
+    """The reader keeps what a line's text says (its column, key and value) across documents; what
+    it means in the document is decided anew: every text reads the same after any other one."""
+    texts = SNIPPETS + IN_CONTEXT
+    alone = {text: read_afresh(text) for text in texts}
+    assert sum(v is not None for v in alone.values()) >= 30
+    for before in texts:
+        for text in texts:
+            read_afresh(before)
+            again = read_or_none(text)
+            assert (again is None) is (alone[text] is None), (before, text)
+            assert again is None or same(again[0], alone[text][0]), (before, text, again, alone[text])  # type: ignore[index]
+    for text in IN_CONTEXT:
+        check_agrees(text)
+    block_reader._lines.clear()
+
+
 SCALARS = [
     *("yes", "no", "on", "Off", "y", "true", "False", "~", "null", "0x1F", "0o17", "017", "1e3", "1_000", "+1", "-0"),
     *("1.", ".5", "1:20", ".inf", ".nan", "2024-01-01", "2001-12-14t21:59:43.10-05:00", "12:30:45", "<<", "="),

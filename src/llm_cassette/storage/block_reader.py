@@ -53,6 +53,12 @@ _MISSING: Any = object()
 # Scalar text (plain or quoted, at most 40 characters) -> its value: the keys, header values and
 # small numbers every cassette repeats. Values are immutable and depend on the text alone; bounded.
 _scalars: dict[str, Any] = {}
+# Whole lines (at most 120 characters) of the form `key: scalar` or `key:` -> (column, key, value,
+# or _OPEN for a key with nothing after it): the keys, header lines and small values cassettes
+# repeat, read once. What a line means in the document (its collection, a duplicate key) is still
+# decided per use; only what depends on the line's text alone is kept. Values immutable; bounded.
+_lines: dict[str, tuple[int, Any, Any]] = {}
+_OPEN: Any = object()
 
 
 def read(source: str | bytes) -> Any:
@@ -89,22 +95,28 @@ def _parse(lines: list[str]) -> dict[Any, Any]:
     # a key (or a dash) with nothing after it: (its collection, the key or None, its column, is it a key)
     pending: tuple[Any, Any, int, bool] | None = None
     memo = _scalars
+    known = _lines
     n = len(lines)
     i = 0
     while i < n:
         line = lines[i]
         lines[i] = ""  # read lines are let go as the document is built (peak memory, large cassettes)
         i += 1
-        content = line.lstrip(" ")
-        if not content:
-            continue
-        first = content[0]
-        if first == "#":
-            continue
-        at = len(line) - len(content)
-        if at == 0 and (first == "-" or first == ".") and content.startswith(("---", "...")):
-            raise Unusual  # a document marker (or a key that starts like one)
-        entry = first == "-" and (len(content) == 1 or content[1] == " ")
+        op = known.get(line)
+        if op is not None:
+            at = op[0]
+            entry = False
+        else:
+            content = line.lstrip(" ")
+            if not content:
+                continue
+            first = content[0]
+            if first == "#":
+                continue
+            at = len(line) - len(content)
+            if at == 0 and (first == "-" or first == ".") and content.startswith(("---", "...")):
+                raise Unusual  # a document marker (or a key that starts like one)
+            entry = first == "-" and (len(content) == 1 or content[1] == " ")
         if pending is not None:
             parent, key, owner, keyed = pending
             pending = None
@@ -131,6 +143,15 @@ def _parse(lines: list[str]) -> dict[Any, Any]:
                     stack.pop()  # a list at its key's column ends at the next key
                 else:
                     break
+        if op is not None:  # a `key: scalar` or `key:` line read before, in a mapping again
+            _, key, value = op
+            if key in top:
+                raise Unusual
+            if value is _OPEN:
+                pending = (top, key, at, True)
+            else:
+                top[key] = value
+            continue
         while True:  # one line can open a list and a mapping in it: `- - key: value`
             if is_map:
                 if entry:
@@ -156,11 +177,19 @@ def _parse(lines: list[str]) -> dict[Any, Any]:
                     raise Unusual  # a duplicate: the full parser names it
                 if rest is None:
                     pending = (top, key, at, True)
+                    if len(line) <= 120 and len(known) < 8192 and line[at - 2 : at] != "- ":
+                        known[line] = (at, key, _OPEN)  # (not a key after a dash: that line is an entry)
                     break
                 value = memo.get(rest, _MISSING)
                 if value is _MISSING:
-                    value, i = _value(rest, lines, i, at)
+                    if rest[:1] == "|" or rest == "[]" or rest == "{}":
+                        value, i = _value(rest, lines, i, at)  # lines below, or a new collection
+                        top[key] = value
+                        break
+                    value = _scalar(rest)
                 top[key] = value
+                if len(line) <= 120 and len(known) < 8192 and line[at - 2 : at] != "- ":
+                    known[line] = (at, key, value)
                 break
             if len(content) == 1:
                 pending = (top, None, at, False)
