@@ -50,8 +50,28 @@ def request_headers(headers: Any) -> Headers:
     return decoded
 
 
+#: URL strings by the parsed parts they are built from (`URL.__str__` joins them anew on every
+#: call, a tenth of a replay): exact, as the string depends on those parts alone (bounded).
+_url_strings: dict[object, str] = {}
+
+
+def url_string(url: Any) -> str:
+    """`str(url)` of an httpx or httpx2 `URL`, memoised."""
+    parts = getattr(url, "_uri_reference", None)
+    if not isinstance(parts, tuple):  # not the URL layout this was written for
+        return str(url)
+    text = _url_strings.get(parts)
+    if text is None:
+        text = str(url)
+        if len(text) <= 2048:  # long queries are rarely sent twice, and would hold memory
+            if len(_url_strings) >= _DECODED_MAX:
+                _url_strings.clear()
+            _url_strings[parts] = text
+    return text
+
+
 def to_request(request: Any, body: bytes) -> Request:
-    return Request(request.method, str(request.url), request_headers(request.headers), body)
+    return Request(request.method, url_string(request.url), request_headers(request.headers), body)
 
 
 class StackAdapter:
