@@ -15,7 +15,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_cassette import CassetteData
+from llm_cassette import CassetteData, CassetteFormatError
 from llm_cassette.storage import block_reader, fast_loader, plain_scalars, read_regular_file, schema, yaml_format
 
 
@@ -194,6 +194,23 @@ def test_a_line_read_before_means_what_it_means_where_it_is_now() -> None:
     for text in IN_CONTEXT:
         check_agrees(text)
     block_reader._lines.clear()
+
+
+@pytest.mark.parametrize("text", [b"a: \xc3A\xa9\n", b"a: |\n  x\xc3A\xa9\n", b"\xc3A\xa9: 1\n", b"a: 1\nb: \xff\n"])
+def test_a_line_that_is_not_utf_8_is_left_to_the_full_parser(text: bytes) -> None:
+    # Lines are decoded one by one: a lead byte before an ASCII one (whose high bytes alone would
+    # decode) is still found, and reported as YAML reports it, with its line.
+    assert read_or_none(text) is None
+    with pytest.raises(CassetteFormatError, match=r"c\.yaml:\d: invalid YAML: .*UTF-8"):
+        schema.loads(text, "c.yaml")
+
+
+def test_a_consumed_document_gives_the_same_data_and_lets_go_of_its_interactions() -> None:
+    for path in COMMITTED:
+        text = path.read_bytes()
+        kept, consumed = block_reader.read(text), block_reader.read(text)
+        assert schema.from_document(consumed, consume=True) == schema.from_document(kept)
+        assert set(consumed["interactions"]) <= {None} and None not in kept["interactions"]
 
 
 SCALARS = [

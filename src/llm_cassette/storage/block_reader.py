@@ -57,7 +57,7 @@ _scalars: dict[str, Any] = {}
 # or _OPEN for a key with nothing after it): the keys, header lines and small values cassettes
 # repeat, read once. What a line means in the document (its collection, a duplicate key) is still
 # decided per use; only what depends on the line's text alone is kept. Values immutable; bounded.
-_lines: dict[str, tuple[int, Any, Any]] = {}
+_lines: dict[bytes, tuple[int, Any, Any]] = {}
 _OPEN: Any = object()
 
 
@@ -72,20 +72,25 @@ def read(source: str | bytes) -> Any:
             others = raw.translate(None, _PLAIN_ASCII)
             if others.translate(None, _HIGH) or _ODD.search(others.decode("utf-8")):
                 raise Unusual
-        text = raw.decode("utf-8")
     except UnicodeError:
         raise Unusual from None
-    if text.endswith("\n...\n"):  # the end marker our writer adds after a `|+` scalar at the very end
-        text = text[:-4]
-    if not text.endswith("\n"):
+    if not raw.endswith(b"\n"):
         raise Unusual  # a last line without its line break
-    lines = text.split("\n")
-    del text, raw  # the lines hold it now: a large cassette is not kept twice while it is read
+    # Split as bytes and decoded line by line (a line read before, not at all): no decoded copy
+    # of the whole text beside the lines (peak memory, large cassettes). A line break is one byte
+    # in UTF-8, so each line decodes alone as it would in the whole text.
+    lines = raw.split(b"\n")
+    del raw
     lines.pop()
-    return _parse(lines)
+    if lines[-1:] == [b"..."]:  # the end marker our writer adds after a `|+` scalar at the very end
+        lines.pop()
+    try:
+        return _parse(lines)
+    except UnicodeDecodeError:
+        raise Unusual from None
 
 
-def _parse(lines: list[str]) -> dict[Any, Any]:
+def _parse(lines: list[bytes]) -> dict[Any, Any]:
     """The document's lines, read in one pass with the stack of open collections."""
     root: dict[Any, Any] = {}
     # (collection, its column, is it a mapping): the open collections, innermost last
@@ -99,14 +104,15 @@ def _parse(lines: list[str]) -> dict[Any, Any]:
     n = len(lines)
     i = 0
     while i < n:
-        line = lines[i]
-        lines[i] = ""  # read lines are let go as the document is built (peak memory, large cassettes)
+        raw = lines[i]
+        lines[i] = b""  # read lines are let go as the document is built (peak memory, large cassettes)
         i += 1
-        op = known.get(line)
+        op = known.get(raw)
         if op is not None:
             at = op[0]
             entry = False
         else:
+            line = raw.decode("utf-8")
             content = line.lstrip(" ")
             if not content:
                 continue
@@ -177,8 +183,8 @@ def _parse(lines: list[str]) -> dict[Any, Any]:
                     raise Unusual  # a duplicate: the full parser names it
                 if rest is None:
                     pending = (top, key, at, True)
-                    if len(line) <= 120 and len(known) < 8192 and line[at - 2 : at] != "- ":
-                        known[line] = (at, key, _OPEN)  # (not a key after a dash: that line is an entry)
+                    if len(raw) <= 120 and len(known) < 8192 and line[at - 2 : at] != "- ":
+                        known[raw] = (at, key, _OPEN)  # (not a key after a dash: that line is an entry)
                     break
                 value = memo.get(rest, _MISSING)
                 if value is _MISSING:
@@ -188,8 +194,8 @@ def _parse(lines: list[str]) -> dict[Any, Any]:
                         break
                     value = _scalar(rest)
                 top[key] = value
-                if len(line) <= 120 and len(known) < 8192 and line[at - 2 : at] != "- ":
-                    known[line] = (at, key, value)
+                if len(raw) <= 120 and len(known) < 8192 and line[at - 2 : at] != "- ":
+                    known[raw] = (at, key, value)
                 break
             if len(content) == 1:
                 pending = (top, None, at, False)
@@ -249,7 +255,7 @@ def _is_scalar(rest: str) -> bool:
     return ": " not in rest and rest[-1] != ":"
 
 
-def _value(rest: str, lines: list[str], i: int, column: int) -> tuple[Any, int]:
+def _value(rest: str, lines: list[bytes], i: int, column: int) -> tuple[Any, int]:
     """The value written after a key or a dash at `column`; `i` is the next line (and the line
     after the value is returned with it: a block scalar takes the lines below)."""
     if not rest:
@@ -324,7 +330,7 @@ def _plain(text: str) -> Any:
     return resolve(text)  # octal, base 60, timestamps, merge keys...: Unusual, for the full parser
 
 
-def _literal(header: str, lines: list[str], i: int, indent: int) -> tuple[str, int]:
+def _literal(header: str, lines: list[bytes], i: int, indent: int) -> tuple[str, int]:
     """A `|` block scalar whose header is `header`, its lines from `i`; `indent` is the column of
     the collection that holds it (YAML counts an indentation indicator from there)."""
     found = _LITERAL.fullmatch(header)
@@ -339,30 +345,30 @@ def _literal(header: str, lines: list[str], i: int, indent: int) -> tuple[str, i
         if i == n:
             raise Unusual
         line = lines[i]
-        content = line.lstrip(" ")
+        content = line.lstrip(b" ")
         column = len(line) - len(content)
         if not content or column <= indent:
             raise Unusual
-    margin = " " * column
-    parts: list[str] = []
+    margin = b" " * column  # spaces: a column counts bytes and characters alike
+    parts: list[bytes] = []
     last = -1  # index in `parts` of the last line with content
     j = i
     while j < n:
         line = lines[j]
         if line.startswith(margin):
             part = line[column:]
-        elif not line.strip(" "):
-            part = ""  # a blank line, shorter than the indentation: a line break
+        elif not line.strip(b" "):
+            part = b""  # a blank line, shorter than the indentation: a line break
         else:
             break  # a line indented less: the scalar ended on the line before
         parts.append(part)
-        lines[j] = ""
+        lines[j] = b""
         if part:
             last = len(parts) - 1
         j += 1
     if last < 0:
         raise Unusual
-    body = "\n".join(parts[: last + 1])
+    body = b"\n".join(parts[: last + 1]).decode("utf-8")
     if chomp == "-":
         return body, j
     if chomp == "+":

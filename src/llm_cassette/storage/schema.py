@@ -218,8 +218,11 @@ def _recorded_at(value: Any, path: list[str | int]) -> str:
     return str(text)
 
 
-def from_document(doc: Any) -> CassetteData:
-    """Validate a parsed YAML document and turn it into plain data (raises `_Invalid`)."""
+def from_document(doc: Any, *, consume: bool = False) -> CassetteData:
+    """Validate a parsed YAML document and turn it into plain data (raises `_Invalid`).
+
+    `consume`: let go of each interaction of the document once turned into data, so that a large
+    cassette's document and its data are not both held whole (peak memory)."""
     if doc is None:
         raise _Invalid([], "the file is empty")
     if not isinstance(doc, dict):  # the whole file is this value: quote nothing of it
@@ -245,6 +248,8 @@ def from_document(doc: Any) -> CassetteData:
             interactions.append(_plain_interaction(v, version))
         except Exception:  # anything unusual, or wrong: the full checks below, and their error
             interactions.append(_interaction_from(v, ["interactions", i], version))
+        if consume:
+            items[i] = None
     return CassetteData(interactions=interactions, version=version)
 
 
@@ -374,7 +379,7 @@ def loads(text: str | bytes, path: Path | str | None = None) -> CassetteData:
             raise
         raise CassetteFormatError(path, *found) from None
     try:
-        return from_document(doc)
+        return from_document(doc, consume=True)
     except _Invalid as exc:
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
