@@ -21,6 +21,15 @@ from llm_cassette.fake_server import FakeServer
 T = TypeVar("T")
 
 #: Obviously fake keys: never a real credential anywhere in the suite.
+#: The first line of a child that the test stops with SIGINT: a child started from a shell's
+#: background job inherits SIGINT ignored, and Python then never raises KeyboardInterrupt in it.
+TAKES_CTRL_C = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+#: `python -m pytest` as a child that takes Ctrl-C (see `TAKES_CTRL_C`).
+PYTEST_TAKING_CTRL_C = [
+    "-c",
+    TAKES_CTRL_C + "import runpy; runpy.run_module('pytest', alter_sys=True, run_name='__main__')",
+]
+
 OPENAI_KEY = "sk-fake-openai-key-for-tests-0000"
 ANTHROPIC_KEY = "sk-ant-fake-anthropic-key-for-tests-0000"
 

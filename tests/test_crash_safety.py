@@ -23,7 +23,7 @@ from typing import Any
 import openai
 import pytest
 
-from helpers import openai_client, user
+from helpers import TAKES_CTRL_C, openai_client, user
 from llm_cassette import CassetteData, Chunk, Interaction, Request, Response, dumps, load, loads, save, use_cassette
 from llm_cassette.fake_server import FakeServer
 from llm_cassette.storage import iter_cassette_files, orphan_cassettes
@@ -188,7 +188,7 @@ def two_versions(folder: Path) -> tuple[tuple[Path, CassetteData], tuple[Path, C
 
 def start_writer(cassette: Path, a: Path, b: Path) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(cassette), str(a), str(b)],
+        [sys.executable, "-c", TAKES_CTRL_C + WRITER, str(cassette), str(a), str(b)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

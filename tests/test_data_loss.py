@@ -22,6 +22,7 @@ import openai
 import pytest
 import yaml
 
+from helpers import PYTEST_TAKING_CTRL_C, TAKES_CTRL_C
 from llm_cassette import CassetteError, load, use_cassette
 from llm_cassette.fake_server import FakeServer
 
@@ -80,7 +81,7 @@ def interrupt_while_streaming(pytester: pytest.Pytester, *args: str) -> tuple[in
     ready.unlink(missing_ok=True)
     os.environ["READY_FILE"] = str(ready)
     proc = pytester.popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        [sys.executable, *PYTEST_TAKING_CTRL_C, "-p", "no:cacheprovider", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -175,7 +176,7 @@ def test_ctrl_c_in_a_script_using_use_cassette_saves_what_completed(tmp_path: Pa
     cassette, ready = tmp_path / "c.yaml", tmp_path / "ready"
     env = dict(os.environ, OPENAI_BASE_URL=fake_server.base_url_openai)
     proc = subprocess.Popen(
-        [sys.executable, "-c", USE_CASSETTE_SCRIPT, str(cassette), str(ready)],
+        [sys.executable, "-c", TAKES_CTRL_C + USE_CASSETTE_SCRIPT, str(cassette), str(ready)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
