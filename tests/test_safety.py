@@ -303,3 +303,33 @@ def test_use_cassette_outside_pytest_fails_on_a_swallowed_miss(tmp_path: Path, f
     assert "swallowed CassetteMiss" in proc.stdout
     assert "the cassette file does not exist" in proc.stderr
     assert fake_server.request_count == 0
+
+
+def test_a_replay_gets_placeholder_keys_only_where_none_is_set_and_gives_the_environment_back(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (pytester.path / "cassettes" / "test_env").mkdir(parents=True)
+    (pytester.path / "cassettes" / "test_env" / "test_replaying.yaml").write_text("version: 2\ninteractions: []\n")
+    pytester.makepyfile(
+        test_env="""
+        import os
+        import pytest
+
+        @pytest.mark.llm_cassette
+        def test_replaying():
+            assert os.environ["OPENAI_API_KEY"] == "sk-llm-cassette-placeholder-not-a-real-key"  # was empty
+            assert os.environ["ANTHROPIC_API_KEY"] == "sk-ant-fake-kept-0000000000"  # set: kept
+            assert "AWS_ACCESS_KEY_ID" not in os.environ  # a profile is named: boto3 uses it
+            del os.environ["OPENAI_API_KEY"]  # the test's own change, undone with the rest
+
+        def test_after():
+            assert os.environ["OPENAI_API_KEY"] == ""
+            assert os.environ["ANTHROPIC_API_KEY"] == "sk-ant-fake-kept-0000000000"
+            assert os.environ["AWS_PROFILE"] == "llm-cassette-test-profile"
+        """
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-fake-kept-0000000000")
+    monkeypatch.setenv("AWS_PROFILE", "llm-cassette-test-profile")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    pytester.runpytest_inprocess("-p", "no:randomly").assert_outcomes(passed=2)

@@ -50,7 +50,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     pending = wants_cassette(item) and not uses_cassette_fixture(item) and not item.config.option.setupplan
     yield  # a setup that raised starts nothing, as our fixture after the failing one would not
     if pending:
-        start_cassette(item, None)  # no function-scoped fixture to start before: all set up
+        start_cassette(item, None, wanted=True)  # no function-scoped fixture to start before: all set up
     return None
 
 
@@ -89,15 +89,16 @@ def uses_cassette_fixture(item: pytest.Item) -> bool:
     return False
 
 
-def start_cassette(item: pytest.Item, request: pytest.FixtureRequest | None) -> None:
+def start_cassette(item: pytest.Item, request: pytest.FixtureRequest | None, *, wanted: bool = False) -> None:
     """Start the cassette of a test that wants one, once (`_llm_cassette_session`, or the plugin
     as setup ends); `request` resolves `llm_cassette_config` (whatever its scope) when a project
-    overrides it. An error here is an error of the test's setup."""
+    overrides it (`wanted`: the caller has just asked `wants_cassette`). An error here is an error
+    of the test's setup."""
     stash = item.stash
     if STARTED in stash:
         return
     stash[STARTED] = True  # first, so the config fixture's own fixtures do not start it again
-    if not wants_cassette(item) or ACTIVE in stash:
+    if not (wanted or wants_cassette(item)) or ACTIVE in stash:
         return
     from ..core.lifecycle import ActiveCassette  # the first test with a cassette loads the core
 
@@ -127,15 +128,7 @@ def _project_config(item: pytest.Item, request: pytest.FixtureRequest | None) ->
     module, a class or a parametrisation overrides it, else the default (empty) without asking
     pytest's fixture machinery for it."""
     callspec = getattr(item, "callspec", None)
-    defs = item.session._fixturemanager.getfixturedefs(CONFIG_FIXTURE, item)
-    # The default is this module's function (pytest keeps the function itself, or a wrapper that
-    # keeps its module and name); anything else visible to the test overrides it.
-    closest = getattr(defs[-1], "func", None) if defs else None
-    overridden = (
-        getattr(closest, "__module__", None) != __name__
-        or getattr(closest, "__name__", None) != CONFIG_FIXTURE
-        or (callspec is not None and CONFIG_FIXTURE in callspec.params)
-    )
+    overridden = (callspec is not None and CONFIG_FIXTURE in callspec.params) or _overridden_at(item)
     if not overridden:
         return _NO_OPTIONS
     if request is None:
@@ -144,6 +137,26 @@ def _project_config(item: pytest.Item, request: pytest.FixtureRequest | None) ->
             raise CassetteError(f"{item.nodeid}: llm_cassette_config cannot be resolved for this kind of test")
     value: Mapping[str, Any] = request.getfixturevalue(CONFIG_FIXTURE)
     return value
+
+
+#: Whether a fixture overrides `llm_cassette_config` where a test's parent (its module or
+#: class) sees it: the same for every test there, and asked once per parent.
+_OVERRIDDEN = pytest.StashKey[dict[Any, bool]]()
+
+
+def _overridden_at(item: pytest.Item) -> bool:
+    known = item.config.stash.setdefault(_OVERRIDDEN, {})
+    parent = item.parent if item.parent is not None else item
+    found = known.get(parent)
+    if found is None:
+        defs = item.session._fixturemanager.getfixturedefs(CONFIG_FIXTURE, parent)
+        # The default is this module's function (pytest keeps the function itself, or a wrapper
+        # that keeps its module and name); anything else visible to the test overrides it.
+        closest = getattr(defs[-1], "func", None) if defs else None
+        found = known[parent] = (
+            getattr(closest, "__module__", None) != __name__ or getattr(closest, "__name__", None) != CONFIG_FIXTURE
+        )
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ used."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..core.session import Session
@@ -41,27 +41,42 @@ def unused_message(session: Session) -> str | None:
     return "\n".join(lines)
 
 
+_CHECKED = (*PLACEHOLDER_ENV_VARS, *AWS_CREDENTIAL_VARS)
+
+
+def _current(names: tuple[str, ...]) -> list[str | None]:
+    """`os.environ.get` of each name, read through the encoded mapping `os.environ` keeps current
+    (every replaying test asks, and `get` raises and catches a `KeyError` per unset name)."""
+    environ = os.environ
+    raw: Any = getattr(environ, "_data", None)
+    if not isinstance(raw, dict):
+        return [environ.get(name) for name in names]
+    encode, decode = environ.encodekey, environ.decodevalue  # type: ignore[attr-defined]
+    found = [raw.get(encode(name)) for name in names]
+    return [None if v is None else decode(v) for v in found]
+
+
 def set_placeholder_keys() -> dict[str, str | None]:
     """Put placeholders in the environment where a replay needs credentials and has none; returns
     what to give back to `restore_env`."""
     environ = os.environ
     saved: dict[str, str | None] = {}
-    for var in PLACEHOLDER_ENV_VARS:
-        value = environ.get(var)
+    values = _current(_CHECKED)
+    for var, value in zip(PLACEHOLDER_ENV_VARS, values, strict=False):
         if not value:
             saved[var] = value
             environ[var] = PLACEHOLDER_KEY
-    current = {var: environ.get(var) for var in AWS_CREDENTIAL_VARS}  # each looked up once
-    if not any(current.values()):
+    if not any(values[len(PLACEHOLDER_ENV_VARS) :]):
         for var, placeholder in PLACEHOLDER_AWS.items():
-            saved[var] = current[var]
+            saved[var] = values[_CHECKED.index(var)]
             environ[var] = placeholder
     return saved
 
 
 def restore_env(saved: dict[str, str | None]) -> None:
+    environ = os.environ
     for var, value in saved.items():
         if value is None:
-            os.environ.pop(var, None)
+            environ.pop(var, None)  # the test may have removed it itself
         else:
-            os.environ[var] = value
+            environ[var] = value
