@@ -163,15 +163,19 @@ class Redactor:
         values: Iterable[str] = (),
         environ: Mapping[str, str] | None = None,
     ) -> Redactor:
-        literal = set(filter(None, values))
-        literal.update(env_secrets(environ))
-        key = (
-            cls,
-            tuple(map(str.lower, headers)),
-            tuple(map(str.lower, query_keys)),
-            tuple(json_fields),
-            tuple(sorted(literal, key=len, reverse=True)) if literal else (),
-        )
+        secrets = env_secrets(environ)
+        if not (headers or query_keys or json_fields or values):  # the options' defaults: most sessions
+            key: tuple[Any, ...] = (cls, (), (), (), secrets)  # already longest first
+        else:
+            literal = set(filter(None, values))
+            literal.update(secrets)
+            key = (
+                cls,
+                tuple(map(str.lower, headers)),
+                tuple(map(str.lower, query_keys)),
+                tuple(json_fields),
+                tuple(sorted(literal, key=len, reverse=True)) if literal else (),
+            )
         built = _built.get(key)
         if built is None:
             _, extra_headers, extra_keys, fields, ordered = key

@@ -8,7 +8,6 @@ session still open.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING
@@ -45,9 +44,12 @@ def deactivate(session: Session, token: Token[Session | None] | None) -> None:
                 del _open_sessions[i]
                 break
         # A session shared by several holders (two threads on one file) stays active until the last.
-        session.is_active = any(s is session for s in _open_sessions)
+        # (`in` compares by identity first, and a Session has no other equality.)
+        session.is_active = session in _open_sessions
     if token is not None:
-        # Exited in another context than the one it was entered in (e.g. an async generator
-        # fixture finalised elsewhere): that context simply keeps a now-inactive session.
-        with contextlib.suppress(ValueError):
+        try:  # noqa: SIM105 (not `contextlib.suppress`: an object per block, on every test's path)
             _current.reset(token)
+        except ValueError:
+            # Exited in another context than the one it was entered in (e.g. an async generator
+            # fixture finalised elsewhere): that context simply keeps a now-inactive session.
+            pass

@@ -39,7 +39,8 @@ def install() -> list[StackAdapter]:
     if _installed and import_hook.watching():
         modules = sys.modules
         with _install_lock:
-            if all(modules.get(name) is module for name, module in _installed.items()):
+            # Modules compare by identity: the same objects as when installed, nothing to patch.
+            if list(map(modules.get, _installed)) == list(_installed.values()):
                 return list(_adapters.values())
     for name, patch in _PATCHES.items():
         when_imported(name, patch)
