@@ -7,6 +7,11 @@ from collections.abc import Generator, Iterator
 
 import pytest
 
+# Imported here, before any in-process pytester run: pytester takes out of `sys.modules` whatever a
+# run imported, and a PyYAML imported anew after that pairs its new event classes with the libyaml
+# extension still holding the first ones (the next dump fails with "expected SCALAR, ...").
+import yaml  # noqa: F401  # isort: skip
+
 import open_connections
 from llm_cassette.fake_server import FakeServer
 
