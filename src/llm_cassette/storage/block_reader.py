@@ -53,11 +53,12 @@ _MISSING: Any = object()
 # Scalar text (plain or quoted, at most 40 characters) -> its value: the keys, header values and
 # small numbers every cassette repeats. Values are immutable and depend on the text alone; bounded.
 _scalars: dict[str, Any] = {}
-# Whole lines (at most 120 characters) of the form `key: scalar` or `key:` -> (column, key, value,
+# Whole lines (at most `_LINE_MAX` bytes) of the form `key: scalar` or `key:` -> (column, key, value,
 # or _OPEN for a key with nothing after it): the keys, header lines and small values cassettes
 # repeat, read once. What a line means in the document (its collection, a duplicate key) is still
 # decided per use; only what depends on the line's text alone is kept. Values immutable; bounded.
 _lines: dict[bytes, tuple[int, Any, Any]] = {}
+_LINE_MAX, _LINES_MAX = 120, 8192
 _OPEN: Any = object()
 
 
@@ -181,21 +182,23 @@ def _parse(lines: list[bytes]) -> dict[Any, Any]:
                         key = _scalar(text)
                 if key in top:
                     raise Unusual  # a duplicate: the full parser names it
+                # (not a key after a dash: that line is a list entry)
+                keep = len(raw) <= _LINE_MAX and len(known) < _LINES_MAX and line[at - 2 : at] != "- "
                 if rest is None:
                     pending = (top, key, at, True)
-                    if len(raw) <= 120 and len(known) < 8192 and line[at - 2 : at] != "- ":
-                        known[raw] = (at, key, _OPEN)  # (not a key after a dash: that line is an entry)
+                    if keep:
+                        known[raw] = (at, key, _OPEN)
                     break
                 value = memo.get(rest, _MISSING)
+                after = i
                 if value is _MISSING:
-                    if rest[:1] == "|" or rest == "[]" or rest == "{}":
-                        value, i = _value(rest, lines, i, at)  # lines below, or a new collection
-                        top[key] = value
-                        break
-                    value = _scalar(rest)
+                    value, after = _value(rest, lines, i, at)
                 top[key] = value
-                if len(raw) <= 120 and len(known) < 8192 and line[at - 2 : at] != "- ":
+                # Kept when the value is the line's alone: not a block scalar's lines below (`after`
+                # moved), not a new collection (`[]`, `{}`) that each use must get afresh.
+                if keep and after == i and value.__class__ is not list and value.__class__ is not dict:
                     known[raw] = (at, key, value)
+                i = after
                 break
             if len(content) == 1:
                 pending = (top, None, at, False)
