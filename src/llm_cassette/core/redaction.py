@@ -114,22 +114,28 @@ def env_secrets(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
 
 
 def _environ_values() -> set[str]:
-    """The set values of `SECRET_ENV_VARS` in `os.environ`, stripped. Every session asks: read
-    through the encoded mapping `os.environ` keeps current, the names found by one set
-    intersection instead of `os.environ.get`'s encode-lookup-raise per name (most are unset)."""
+    """The set values of `SECRET_ENV_VARS` in `os.environ`, stripped (every session asks)."""
+    return {v.strip() for v in environ_values(SECRET_ENV_VARS).values() if v}
+
+
+def environ_values(names: tuple[str, ...]) -> dict[str, str]:
+    """The variables of `names` set in `os.environ` (empty ones too), by name. Read through the
+    encoded mapping `os.environ` keeps current, the names found by one set intersection instead of
+    `os.environ.get`'s encode-lookup-raise per name (most are unset): every test asks."""
     raw: Any = getattr(os.environ, "_data", None)
     if not isinstance(raw, dict):
-        return {v.strip() for v in (os.environ.get(name) for name in SECRET_ENV_VARS) if v}
-    found = _encoded_names() & raw.keys()
+        return {name: value for name in names if (value := os.environ.get(name)) is not None}
+    encoded = _encoded_names(names)
+    found = encoded.keys() & raw.keys()
     if not found:
-        return set()
+        return {}
     decode = os.environ.decodevalue  # type: ignore[attr-defined]
-    return {decode(v).strip() for v in map(raw.__getitem__, found) if v}
+    return {encoded[key]: decode(raw[key]) for key in found}
 
 
 @functools.cache
-def _encoded_names() -> frozenset[Any]:
-    return frozenset(os.environ.encodekey(name) for name in SECRET_ENV_VARS)  # type: ignore[attr-defined]
+def _encoded_names(names: tuple[str, ...]) -> dict[Any, str]:
+    return {os.environ.encodekey(name): name for name in names}  # type: ignore[attr-defined]
 
 
 #: Built redactors by their arguments (the secrets found in the environment included): every

@@ -5,7 +5,7 @@ used."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..core.session import Session
@@ -44,31 +44,22 @@ def unused_message(session: Session) -> str | None:
 _CHECKED = (*PLACEHOLDER_ENV_VARS, *AWS_CREDENTIAL_VARS)
 
 
-def _current(names: tuple[str, ...]) -> list[str | None]:
-    """`os.environ.get` of each name, read through the encoded mapping `os.environ` keeps current
-    (every replaying test asks, and `get` raises and catches a `KeyError` per unset name)."""
-    environ = os.environ
-    raw: Any = getattr(environ, "_data", None)
-    if not isinstance(raw, dict):
-        return [environ.get(name) for name in names]
-    encode, decode = environ.encodekey, environ.decodevalue  # type: ignore[attr-defined]
-    found = [raw.get(encode(name)) for name in names]
-    return [None if v is None else decode(v) for v in found]
-
-
 def set_placeholder_keys() -> dict[str, str | None]:
     """Put placeholders in the environment where a replay needs credentials and has none; returns
     what to give back to `restore_env`."""
+    from ..core.redaction import environ_values  # loaded with the core, by the first cassette
+
     environ = os.environ
     saved: dict[str, str | None] = {}
-    values = _current(_CHECKED)
-    for var, value in zip(PLACEHOLDER_ENV_VARS, values, strict=False):
+    current = environ_values(_CHECKED)  # each looked up once, in one pass
+    for var in PLACEHOLDER_ENV_VARS:
+        value = current.get(var)
         if not value:
             saved[var] = value
             environ[var] = PLACEHOLDER_KEY
-    if not any(values[len(PLACEHOLDER_ENV_VARS) :]):
+    if not any(current.get(var) for var in AWS_CREDENTIAL_VARS):
         for var, placeholder in PLACEHOLDER_AWS.items():
-            saved[var] = values[_CHECKED.index(var)]
+            saved[var] = current.get(var)
             environ[var] = placeholder
     return saved
 

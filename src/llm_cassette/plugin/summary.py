@@ -9,7 +9,7 @@ import pytest
 
 from .network import PLUGIN_NAME, NetworkWatch
 from .run_stats import summary_line
-from .state import DRIFT_REPORT, INTERRUPTED, ORPHANS, REFRESHED, STATS, VERIFIED, VERIFY
+from .state import DRIFT_REPORT, INTERRUPTED, ORPHANS, REFRESHED, SETTINGS, STATS, VERIFIED, VERIFY
 
 if TYPE_CHECKING:
     from ..core.session import Session
@@ -56,5 +56,5 @@ def write_summary(terminalreporter: Any, config: pytest.Config) -> None:
         )
     watch = config.pluginmanager.get_plugin(PLUGIN_NAME)
     unrecorded = watch.unrecorded if isinstance(watch, NetworkWatch) else 0
-    if (stats or unrecorded) and config.get_verbosity() >= 0:  # RunSettings.summary
+    if (stats or unrecorded) and config.stash[SETTINGS].summary:
         terminalreporter.write_line(summary_line(stats, unrecorded=unrecorded))
