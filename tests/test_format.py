@@ -164,6 +164,33 @@ def test_load_cache_follows_file_changes(tmp_path: Path) -> None:
     assert storage.load(path).interactions[0].request.body == b'{"v":2}'
 
 
+def test_a_replaying_block_stats_its_cassette_once_and_still_sees_a_rewrite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "c.yaml"
+    storage.save(path, one(b'{"v":1}'))
+    with use_cassette(path, record_mode="none", allow_playback_repeats=True):
+        pass  # parsed and cached: later blocks only ask whether the file changed
+    real_stat = os.stat
+    seen: list[str] = []
+
+    def counting_stat(target: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        if os.fspath(target) == str(path):
+            seen.append("stat")
+        return real_stat(target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", counting_stat)
+    with use_cassette(path, record_mode="none") as cassette:
+        assert [it.request.body for it in cassette.interactions] == [b'{"v":1}']
+    assert seen == ["stat"], "one system call per start: the existence check's status is the cache's"
+
+    storage.save(path, one(b'{"v":2}'))  # rewritten between two blocks: the next one reads it
+    seen.clear()
+    with use_cassette(path, record_mode="none") as cassette:
+        assert [it.request.body for it in cassette.interactions] == [b'{"v":2}']
+    assert seen == ["stat"]
+
+
 def test_a_failure_during_save_leaves_the_previous_cassette_intact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

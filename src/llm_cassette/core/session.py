@@ -135,15 +135,16 @@ class Session:
         A path that is not a cassette file (a folder, a FIFO...) is refused here, before the code
         under test sends anything that could not be saved.
         """
-        self.existed = _existing_file(self.path)
+        status = _file_status(self.path)
+        self.existed = status is not None
         if self.context.appends_to_run and self.record_mode is RecordMode.ONCE:
             self.record_mode = RecordMode.NEW_EPISODES  # the file is this run's own, not a prior recording
-        if self.existed and self.record_mode is not RecordMode.ALL:
-            data = storage.load(self.path)
+        if status is not None and self.record_mode is not RecordMode.ALL:
+            data = storage.load(self.path, status=status)  # one system call per start, not two
             self.recorded = InteractionList(data, self.rules, allow_repeats=self.options.allow_playback_repeats)
-        elif self.existed and (self.context.appends_to_run or not self.context.all_users_run):
+        elif status is not None and (self.context.appends_to_run or not self.context.all_users_run):
             # Re-recording into a file that holds others' interactions too: they stay.
-            self._kept = list(storage.load(self.path).interactions)
+            self._kept = list(storage.load(self.path, status=status).interactions)
         self._open = True
 
     @functools.cached_property
@@ -347,21 +348,22 @@ class Session:
         )
 
 
-def _existing_file(path: Path) -> bool:
-    """Whether the cassette file exists; a `CassetteError` when something else is in its place."""
+def _file_status(path: Path) -> os.stat_result | None:
+    """The cassette file's `os.stat`, None when there is none; a `CassetteError` when something
+    else is in its place."""
     try:
-        mode = os.stat(path).st_mode  # what `path.stat()` does, without pathlib's wrapper
+        status = os.stat(path)  # what `path.stat()` does, without pathlib's wrapper
     except FileNotFoundError:
-        return False
+        return None
     except OSError as exc:
         raise CassetteError(f"{path}: cannot use as a cassette: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(mode):
+    if stat.S_ISDIR(status.st_mode):
         raise CassetteError(
             f"{path}: is a folder, not a cassette file (name the cassette differently, or move the folder)"
         )
-    if not stat.S_ISREG(mode):
+    if not stat.S_ISREG(status.st_mode):
         raise CassetteError(f"{path}: not a regular file (a device, a FIFO or a socket cannot be a cassette)")
-    return True
+    return status
 
 
 UNSAVED_DIR = "llm-cassette-unsaved"

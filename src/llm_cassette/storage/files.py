@@ -86,19 +86,24 @@ _cache: dict[str, tuple[tuple[int, int, int], CassetteData]] = {}
 _cache_lock = threading.Lock()
 
 
-def load(path: str | os.PathLike[str]) -> CassetteData:
+def load(path: str | os.PathLike[str], *, status: os.stat_result | None = None) -> CassetteData:
     """Read and parse a cassette file, reusing the parsed result while the file is unchanged.
 
-    The returned data is shared: callers must not mutate it.
+    `status`: the file's `os.stat` as the caller has just taken it (one system call per load
+    instead of two when the caller had to stat it first). The returned data is shared: callers
+    must not mutate it.
     """
     if not isinstance(path, Path):  # re-making a Path costs more than the stat
         path = Path(path)
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise CassetteFormatError(path, f"cannot read: {exc}") from None
+    if status is not None:
+        st = status
+    else:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise CassetteFormatError(path, f"cannot read: {exc}") from None
     identity = (st.st_mtime_ns, st.st_size, st.st_ino)
     key = str(path)
     with _cache_lock:
