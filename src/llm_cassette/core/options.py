@@ -55,11 +55,17 @@ class RecordMode(str, Enum):
         """`value` as a mode; a `CassetteError` naming `source` and the choices otherwise."""
         if isinstance(value, RecordMode):
             return value
+        found = _MODES.get(value) if type(value) is str else None
+        if found is not None:  # the exact value ("none", "once"...): no Enum call
+            return found
         try:
             return cls(str(value).strip().lower())
         except ValueError:
             choices = ", ".join(m.value for m in cls)
             raise CassetteError(f"{source}: unknown record mode {value!r} (choose one of {choices})") from None
+
+
+_MODES: dict[str, RecordMode] = {m.value: m for m in RecordMode}
 
 
 def _strings(value: Any, name: str) -> tuple[str, ...]:
@@ -121,6 +127,15 @@ class CassetteOptions:
         """These options with `options` (keyword arguments) laid over them, validated."""
         if not options:
             return self  # frozen: nothing to copy (each test merges its empty marker options)
+        key: tuple[Any, ...] | None = None
+        try:
+            items = (id(self), *options.items())
+            memo = _merges.get(items)
+            key = items
+        except TypeError:  # an unhashable value (a list...): merged anew each time
+            memo = None
+        if memo is not None and memo[0] is self:
+            return memo[1]
         known = self.names()
         unknown = sorted(set(options) - known)
         if unknown:
@@ -143,7 +158,19 @@ class CassetteOptions:
         state = new.__dict__
         state.update(self.__dict__)
         state.update(changes)
+        if key is not None:
+            if len(_merges) >= _MERGES_MAX:
+                _merges.clear()
+            _merges[key] = (self, new)
         return new
+
+
+#: Merged options by the options merged into (by identity: an entry holds them, so their id is
+#: not reused) and the option items laid over them: every block and test merges the same few
+#: (its record mode, its marker's options). Exact, as the result depends on those alone and
+#: equal values normalise alike; a merge that fails is never stored (bounded).
+_merges: dict[tuple[Any, ...], tuple[CassetteOptions, CassetteOptions]] = {}
+_MERGES_MAX = 256
 
 
 _NAMES = frozenset(f.name for f in fields(CassetteOptions))
