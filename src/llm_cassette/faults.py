@@ -203,3 +203,8 @@ class FaultSet:
         if fault.kind == "http":
             return http_fault_interaction(fault, request)
         return error_fault_interaction(fault, request)
+
+
+#: The fault set of a session with no faults (most of them): it has nothing to count, so one
+#: serves them all.
+NO_FAULTS = FaultSet(())

@@ -105,17 +105,13 @@ MIN_SECRET_LENGTH = 8
 def env_secrets(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """Values of known provider credentials in the environment, longest first."""
     if environ is None:
-        values = _environ_values()
-        if not values:
+        found = environ_values(SECRET_ENV_VARS)  # every session asks: most find none
+        if not found:
             return ()
+        values = {v.strip() for v in found.values() if v}
     else:
         values = {environ[name].strip() for name in SECRET_ENV_VARS if environ.get(name)}
     return tuple(sorted((v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True))
-
-
-def _environ_values() -> set[str]:
-    """The set values of `SECRET_ENV_VARS` in `os.environ`, stripped (every session asks)."""
-    return {v.strip() for v in environ_values(SECRET_ENV_VARS).values() if v}
 
 
 def environ_values(names: tuple[str, ...]) -> dict[str, str]:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from .. import storage
 from ..errors import CassetteError, CassetteMiss
-from ..faults import FaultSet, drop_interaction
+from ..faults import NO_FAULTS, FaultSet, drop_interaction
 from .interactions import InteractionList
 from .matchers import MatchRules
 from .miss import DEFAULT_HINT, miss_message
@@ -88,7 +88,7 @@ class Session:
         # whatever the record mode asked for on the command line.
         self.record_mode = RecordMode.NONE if options.read_only else options.record_mode or RecordMode.NONE
         self.rules = MatchRules.build(options.match_on, options.ignore_body_fields)
-        self.faults = FaultSet(options.faults)
+        self.faults = FaultSet(options.faults) if options.faults else NO_FAULTS
         self.redactor = Redactor.build(
             headers=options.redact_headers,
             query_keys=options.redact_query_keys,
@@ -106,7 +106,7 @@ class Session:
         self.body_drift: list[BodyDrift] = []
         self._drift_rule = self.rules.drift_rule
         # Decided once, from the options: no fault to count, and no retry header to keep.
-        self._faulted = bool(self.faults)
+        self._faulted = bool(options.faults)
         self._shorten = not options.keep_retry_headers
         # Whether a request is matched as sent whenever its URL has no query or credentials and
         # its body is not compressed (what `view` would then return): nothing to redact, no
