@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ReplayTimingWarning
 from . import jsonrpc
-from .models import Chunk, Headers, Interaction, Request, Response, header_map, header_value
+from .models import Chunk, Interaction, Request, Response, header_map, header_value
 from .recording import is_final_chunk, is_stream_content_type
 
 if TYPE_CHECKING:  # the session module imports this one
@@ -39,11 +39,6 @@ def replay_chunks(resp: Response) -> tuple[Chunk, ...]:
     if resp.chunks is not None:
         return resp.chunks
     return (Chunk(resp.body, resp.t),) if resp.body else ()
-
-
-def replay_headers(resp: Response, *, keep_retry_headers: bool = False) -> Headers:
-    """The headers a stack replays: as in the plan's interaction (see `shorten_backoff`)."""
-    return resp.headers
 
 
 #: The longest one replayed part (headers, a chunk) waits with `replay_timing`, in seconds: the

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.models import Interaction, Request, TransportFailure
 from ..core.recording import Recording
 from ..core.registry import active_session
-from ..core.replay import ReplayClock, replay_chunks, replay_clock, replay_headers, stays_open
+from ..core.replay import ReplayClock, replay_chunks, replay_clock, stays_open
 from ..faults import DROPPED
 from .guard import forwarding
 from .import_hook import when_imported
@@ -227,7 +227,7 @@ class AiohttpAdapter:
         aiohttp = self.aiohttp
         from multidict import CIMultiDict, CIMultiDictProxy  # aiohttp's own dependency
 
-        headers = replay_headers(resp, keep_retry_headers=session.options.keep_retry_headers)
+        headers = resp.headers  # as in the plan's interaction (`shorten_backoff`)
         loop = asyncio.get_running_loop()
         client = req._session
         response = (client._response_class if client is not None else aiohttp.ClientResponse)(

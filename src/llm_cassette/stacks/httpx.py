@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.models import Chunk, Headers, Interaction, Request, TransportFailure
 from ..core.network import Connection, journal, network_policy
 from ..core.registry import active_session
-from ..core.replay import ReplayClock, replay_clock, replay_headers, stays_open
+from ..core.replay import ReplayClock, replay_clock, stays_open
 from ..errors import NetworkBlocked
 from ..faults import DROPPED
 from . import deferred_pool
@@ -68,6 +68,12 @@ def url_string(url: Any) -> str:
                 _url_strings.clear()
             _url_strings[parts] = text
     return text
+
+
+def read_timeout(request: Any) -> float | None:
+    """The request's read timeout: what caps a `replay_timing` wait."""
+    timeout: float | None = request.extensions.get("timeout", {}).get("read")
+    return timeout
 
 
 def to_request(request: Any, body: bytes) -> Request:
@@ -162,10 +168,12 @@ class StackAdapter:
                 return self.original_sync(transport, request)
         if plan.kind == "replay":
             assert plan.interaction is not None
-            clock = self.clock(session, plan, request)
+            if not session.options.replay_timing:  # the default: nothing to time
+                return self.replay(plan.interaction, request, sync=True)
+            clock = replay_clock(session, plan, cap=read_timeout(request))
             if clock is not None and (delay := clock.headers_wait(plan.interaction)) > 0:
                 time.sleep(delay)
-            return self.replay(session, plan.interaction, request, sync=True, clock=clock)
+            return self.replay(plan.interaction, request, sync=True, clock=clock)
         rec = plan.recording
         assert rec is not None
         try:
@@ -184,10 +192,12 @@ class StackAdapter:
                 return await original(transport, request)
         if plan.kind == "replay":
             assert plan.interaction is not None
-            clock = self.clock(session, plan, request)
+            if not session.options.replay_timing:  # the default: nothing to time
+                return self.replay(plan.interaction, request, sync=False)
+            clock = replay_clock(session, plan, cap=read_timeout(request))
             if clock is not None and (delay := clock.headers_wait(plan.interaction)) > 0:
                 await async_sleep(delay)
-            return self.replay(session, plan.interaction, request, sync=False, clock=clock)
+            return self.replay(plan.interaction, request, sync=False, clock=clock)
         rec = plan.recording
         assert rec is not None
         try:
@@ -210,21 +220,12 @@ class StackAdapter:
             response.stream = drop_after(response.stream, plan.drop_after, self.dropped(request))
         return response
 
-    @staticmethod
-    def clock(session: Session, plan: Plan, request: Any) -> ReplayClock | None:
-        """The replay clock of one response when `replay_timing` is on (capped by the read timeout)."""
-        if not session.options.replay_timing:  # the default: no timeout lookup per request
-            return None
-        return replay_clock(session, plan, cap=request.extensions.get("timeout", {}).get("read"))
-
-    def replay(
-        self, session: Session, interaction: Interaction, request: Any, *, sync: bool, clock: ReplayClock | None = None
-    ) -> Any:
+    def replay(self, interaction: Interaction, request: Any, *, sync: bool, clock: ReplayClock | None = None) -> Any:
         if interaction.error is not None:
             raise self.exception(interaction.error, request)
         resp = interaction.response
         assert resp is not None
-        headers = self.response_headers(replay_headers(resp, keep_retry_headers=session.options.keep_retry_headers))
+        headers = self.response_headers(resp.headers)  # as in the plan's interaction (`shorten_backoff`)
         if resp.chunks is None and resp.error is None and clock is None:
             # A whole body with nothing to time or raise: one ByteStream, as httpx would build it.
             stream: Any = self.module.ByteStream(resp.body)

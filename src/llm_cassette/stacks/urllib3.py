@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.models import Interaction, Request, TransportFailure
 from ..core.registry import active_session
-from ..core.replay import ReplayClock, replay_chunks, replay_clock, replay_headers
+from ..core.replay import ReplayClock, replay_chunks, replay_clock
 from .guard import forwarding
 from .streams import ReplaySync
 from .urllib3_bodies import ChunkSource, ReplayResponse, TeeResponse, failure_message
@@ -169,7 +169,7 @@ class Urllib3Adapter:
         resp = interaction.response
         assert resp is not None
         headers = self.module.HTTPHeaderDict()
-        for k, v in replay_headers(resp, keep_retry_headers=session.options.keep_retry_headers):
+        for k, v in resp.headers:  # as in the plan's interaction (`shorten_backoff`)
             headers.add(k, v)
         replay = ReplaySync(replay_chunks(resp), resp.error, lambda f: self.exception(f, pool, conn, url), clock)
         return self.replay_cls(
