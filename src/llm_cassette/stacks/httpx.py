@@ -77,7 +77,18 @@ def read_timeout(request: Any) -> float | None:
 
 
 def to_request(request: Any, body: bytes) -> Request:
-    return Request(request.method, url_string(request.url), request_headers(request.headers), body)
+    """The core's `Request` of an httpx one. Both memos are looked up here first (on every replay,
+    the two calls would cost as much as the lookups); a miss goes through `url_string` and
+    `request_headers`."""
+    url, headers = request.url, request.headers
+    text = _url_strings.get(getattr(url, "_uri_reference", None))
+    if text is None:
+        text = url_string(url)
+    items = getattr(headers, "_list", None)
+    decoded = _decoded_headers.get((headers._encoding, tuple(items))) if items is not None else None
+    if decoded is None:
+        decoded = request_headers(headers)
+    return Request(request.method, text, decoded, body)
 
 
 class StackAdapter:
@@ -225,7 +236,9 @@ class StackAdapter:
             raise self.exception(interaction.error, request)
         resp = interaction.response
         assert resp is not None
-        headers = self.response_headers(resp.headers)  # as in the plan's interaction (`shorten_backoff`)
+        headers = self._response_headers.get(resp.headers)  # as in the plan's interaction (`shorten_backoff`)
+        if headers is None:
+            headers = self.response_headers(resp.headers)
         if resp.chunks is None and resp.error is None and clock is None:
             # A whole body with nothing to time or raise: one ByteStream, as httpx would build it.
             stream: Any = self.module.ByteStream(resp.body)
