@@ -12,7 +12,7 @@ import pytest
 
 from llm_cassette import CassetteMiss, use_cassette
 from llm_cassette.fake_server import FakeServer
-from llm_cassette.stacks.httpx import _url_strings, url_string
+from llm_cassette.stacks.httpx import _url_strings, to_request, url_string
 
 URLS = [
     "http://127.0.0.1:8000/v1/chat/completions",
@@ -62,3 +62,37 @@ def test_a_replay_matches_the_url_sent_not_one_memoised_before(tmp_path: Path, f
             module.Client() as client,
         ):
             client.get(f"{base}/models?a=2", headers=headers)
+
+
+@pytest.mark.parametrize("module", [httpx, httpx2], ids=["httpx", "httpx2"])
+def test_a_request_of_another_layout_is_converted_without_the_memos(module: ModuleType) -> None:
+    """`to_request` looks the memos up inline; a URL or headers object not laid out as this
+    httpx's (an unhashable `_uri_reference`, no `_list`) goes the long way, and says the same."""
+
+    class OtherURL:
+        _uri_reference = ["not", "a", "tuple"]  # unhashable: a memo lookup would raise
+
+        def __str__(self) -> str:
+            return "http://127.0.0.1:8000/v1/other?x=1"
+
+    class OtherHeaders:
+        def multi_items(self) -> list[tuple[str, str]]:
+            return [("content-type", "application/json"), ("x-a", "1")]
+
+    class OtherRequest:
+        method = "POST"
+        url = OtherURL()
+        headers = OtherHeaders()
+
+    req = to_request(OtherRequest(), b"{}")
+    assert (req.method, req.url, req.headers, req.body) == (
+        "POST",
+        "http://127.0.0.1:8000/v1/other?x=1",
+        (("content-type", "application/json"), ("x-a", "1")),
+        b"{}",
+    )
+    real = module.Request("POST", "http://127.0.0.1:8000/v1/chat?a=1", headers={"X-A": "1"}, content=b"{}")
+    for _ in range(2):  # the second time through both memos
+        got = to_request(real, b"{}")
+        assert got.url == str(real.url)
+        assert ("x-a", "1") in got.headers

@@ -81,7 +81,8 @@ def to_request(request: Any, body: bytes) -> Request:
     the two calls would cost as much as the lookups); a miss goes through `url_string` and
     `request_headers`."""
     url, headers = request.url, request.headers
-    text = _url_strings.get(getattr(url, "_uri_reference", None))
+    parts = getattr(url, "_uri_reference", None)
+    text = _url_strings.get(parts) if isinstance(parts, tuple) else None  # another layout: `url_string`
     if text is None:
         text = url_string(url)
     items = getattr(headers, "_list", None)
