@@ -134,7 +134,7 @@ class CassetteOptions:
             key = items
         except TypeError:  # an unhashable value (a list...): merged anew each time
             memo = None
-        if memo is not None and memo[0] is self:
+        if memo is not None:
             return memo[1]
         known = self.names()
         unknown = sorted(set(options) - known)

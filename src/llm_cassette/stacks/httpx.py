@@ -34,19 +34,13 @@ _decoded_headers: dict[object, Headers] = {}
 _DECODED_MAX = 512
 
 
-def request_headers(headers: Any) -> Headers:
-    """The pairs of `headers.multi_items()` (lower-cased names, decoded values), memoised."""
-    items = getattr(headers, "_list", None)
-    if items is None:  # not the Headers layout this was written for: decode every time
-        return tuple(headers.multi_items())
-    key = (headers._encoding, tuple(items))
-    decoded = _decoded_headers.get(key)
-    if decoded is None:
-        encoding = headers.encoding  # a property that `multi_items()` would look up twice per header
-        decoded = tuple((lower.decode(encoding), value.decode(encoding)) for _, lower, value in items)
-        if len(_decoded_headers) >= _DECODED_MAX:
-            _decoded_headers.clear()
-        _decoded_headers[key] = decoded
+def _decode_headers(headers: Any, items: list[tuple[bytes, bytes, bytes]], key: object) -> Headers:
+    """The pairs of `headers.multi_items()` (lower-cased names, decoded values), remembered by `key`."""
+    encoding = headers.encoding  # a property that `multi_items()` would look up twice per header
+    decoded = tuple((lower.decode(encoding), value.decode(encoding)) for _, lower, value in items)
+    if len(_decoded_headers) >= _DECODED_MAX:
+        _decoded_headers.clear()
+    _decoded_headers[key] = decoded
     return decoded
 
 
@@ -58,15 +52,17 @@ _url_strings: dict[object, str] = {}
 def url_string(url: Any) -> str:
     """`str(url)` of an httpx or httpx2 `URL`, memoised."""
     parts = getattr(url, "_uri_reference", None)
-    if not isinstance(parts, tuple):  # not the URL layout this was written for
-        return str(url)
-    text = _url_strings.get(parts)
-    if text is None:
-        text = str(url)
-        if len(text) <= 2048:  # long queries are rarely sent twice, and would hold memory
-            if len(_url_strings) >= _DECODED_MAX:
-                _url_strings.clear()
-            _url_strings[parts] = text
+    text = _url_strings.get(parts) if isinstance(parts, tuple) else None
+    return text if text is not None else _new_url_string(url, parts)
+
+
+def _new_url_string(url: Any, parts: object) -> str:
+    """`str(url)`, remembered by `parts` when they are the layout this was written for (a tuple)."""
+    text = str(url)
+    if isinstance(parts, tuple) and len(text) <= 2048:  # long queries are rarely sent twice
+        if len(_url_strings) >= _DECODED_MAX:
+            _url_strings.clear()
+        _url_strings[parts] = text
     return text
 
 
@@ -77,18 +73,21 @@ def read_timeout(request: Any) -> float | None:
 
 
 def to_request(request: Any, body: bytes) -> Request:
-    """The core's `Request` of an httpx one. Both memos are looked up here first (on every replay,
-    the two calls would cost as much as the lookups); a miss goes through `url_string` and
-    `request_headers`."""
+    """The core's `Request` of an httpx one: its URL string and decoded headers, both memoised
+    (looked up here, not through `url_string`: on every replay the call would cost as much as the
+    lookup). Headers or a URL not laid out as this was written for are converted every time."""
     url, headers = request.url, request.headers
     parts = getattr(url, "_uri_reference", None)
-    text = _url_strings.get(parts) if isinstance(parts, tuple) else None  # another layout: `url_string`
+    text = _url_strings.get(parts) if isinstance(parts, tuple) else None
     if text is None:
-        text = url_string(url)
+        text = _new_url_string(url, parts)
     items = getattr(headers, "_list", None)
-    decoded = _decoded_headers.get((headers._encoding, tuple(items))) if items is not None else None
-    if decoded is None:
-        decoded = request_headers(headers)
+    if items is None:
+        decoded: Headers = tuple(headers.multi_items())
+    else:
+        key = (headers._encoding, tuple(items))
+        found = _decoded_headers.get(key)
+        decoded = found if found is not None else _decode_headers(headers, items, key)
     return Request(request.method, text, decoded, body)
 
 
@@ -237,9 +236,10 @@ class StackAdapter:
             raise self.exception(interaction.error, request)
         resp = interaction.response
         assert resp is not None
-        headers = self._response_headers.get(resp.headers)  # as in the plan's interaction (`shorten_backoff`)
+        # The stack's `Headers` of the plan's interaction (`shorten_backoff`), built once per tuple.
+        headers = self._response_headers.get(resp.headers)
         if headers is None:
-            headers = self.response_headers(resp.headers)
+            headers = self._new_response_headers(resp.headers)
         if resp.chunks is None and resp.error is None and clock is None:
             # A whole body with nothing to time or raise: one ByteStream, as httpx would build it.
             stream: Any = self.module.ByteStream(resp.body)
@@ -254,20 +254,18 @@ class StackAdapter:
             stream = self.replay_async(chunks, resp.error, make_error, clock, hold_open=stays_open(interaction))
         return self.module.Response(resp.status, headers=headers, stream=stream, request=request)
 
-    def response_headers(self, recorded: Headers) -> Any:
-        """The stack's `Headers` for recorded response headers, built once per distinct tuple
-        (a `Response` copies them: nothing the caller does to its headers reaches this one)."""
-        headers = self._response_headers.get(recorded)
-        if headers is None:
-            pairs: Any = recorded
-            if not all(v.isascii() for _, v in recorded):
-                # httpx encodes str header values as ASCII, but a recorded value may hold any text
-                # (httpx decoded the server's bytes): UTF-8 bytes decode back to the same str.
-                pairs = [(k, v.encode("utf-8")) for k, v in recorded]
-            headers = self.module.Headers(pairs)
-            if len(self._response_headers) >= _DECODED_MAX:
-                self._response_headers.clear()
-            self._response_headers[recorded] = headers
+    def _new_response_headers(self, recorded: Headers) -> Any:
+        """The stack's `Headers` for recorded response headers, remembered by the tuple (a
+        `Response` copies them: nothing the caller does to its headers reaches this one)."""
+        pairs: Any = recorded
+        if not all(v.isascii() for _, v in recorded):
+            # httpx encodes str header values as ASCII, but a recorded value may hold any text
+            # (httpx decoded the server's bytes): UTF-8 bytes decode back to the same str.
+            pairs = [(k, v.encode("utf-8")) for k, v in recorded]
+        headers = self.module.Headers(pairs)
+        if len(self._response_headers) >= _DECODED_MAX:
+            self._response_headers.clear()
+        self._response_headers[recorded] = headers
         return headers
 
     def dropped(self, request: Any) -> BaseException:
